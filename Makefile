@@ -1,0 +1,42 @@
+# The two commands: `make run` and `make test`. Everything else is a helper of those.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck migrate seed clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo --quiet-logins
+
+## run: install, migrate, load the demo clinic, then run web + worker + beat until Ctrl-C
+run: seed
+	@echo ""
+	@echo "The clinic backend is starting: web, worker and beat (Ctrl-C stops all three)."
+	@$(BIN)/python manage.py seed_demo
+	@echo ""
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+## test: the whole suite (tests needing PostgreSQL or Redis skip on a bare machine unless REQUIRE_SERVICES=1)
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy .
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache

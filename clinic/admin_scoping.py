@@ -1,0 +1,35 @@
+"""Admin base classes that route every changelist, change page and choice list through ``visible_to``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.db.models import QuerySet
+from django.forms import ModelChoiceField
+from django.http import HttpRequest
+
+from patients.models import Patient, Therapist, staff_clinic_id
+
+
+class ClinicScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A staff user sees only their clinic's rows; another clinic's row is a 404, like a missing one."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).visible_to(request.user)  # type: ignore[attr-defined,no-any-return]
+
+    def formfield_for_foreignkey(
+        self, db_field: models.ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField[Any] | None:
+        related = db_field.related_model
+        if related in (Patient, Therapist):
+            kwargs["queryset"] = related.objects.visible_to(request.user)  # type: ignore[union-attr]
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def is_clinic_admin(request: HttpRequest) -> bool:
+    user = request.user
+    if user.is_superuser:
+        return True
+    return bool(staff_clinic_id(user) is not None and user.groups.filter(name="Clinic administrators").exists())

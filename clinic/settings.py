@@ -1,0 +1,286 @@
+"""Settings for the clinic backend: one module, read from the environment.
+
+With nothing set, everything is embedded (SQLite under ``var/``, a Celery broker on the file system,
+emails written as .eml files to ``var/outbox/``), so ``make run`` works on a bare machine. Every value
+that is set but malformed stops start-up with ``ImproperlyConfigured`` naming the variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfoNotFoundError
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _read(name: str, parse: Callable[[str], T], default: T) -> T:
+    """Return ``parse(value)`` of the variable, the default when unset, or fail naming the variable."""
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    try:
+        return parse(raw)
+    except (ValueError, KeyError, ImproperlyConfigured, ZoneInfoNotFoundError) as exc:
+        raise ImproperlyConfigured(f"{name} has an invalid value {raw!r}: {exc}") from exc
+
+
+def _strict_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("expected one of true/false, yes/no, on/off, 1/0")
+
+
+def _url_with_scheme(*schemes: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        scheme = raw.split("://", 1)[0] if "://" in raw else ""
+        if scheme not in schemes:
+            raise ValueError(f"the scheme must be one of {', '.join(schemes)}")
+        return raw
+
+    return parse
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("expected a positive whole number")
+    return value
+
+
+# --- Environment ---------------------------------------------------------------------------------
+DJANGO_ENV = _read("DJANGO_ENV", str, "development").strip()
+if DJANGO_ENV not in {"development", "production", "test"}:
+    raise ImproperlyConfigured(
+        f"DJANGO_ENV has an invalid value {DJANGO_ENV!r}: expected development, production or test"
+    )
+PRODUCTION = DJANGO_ENV == "production"
+
+DEBUG = _read("DEBUG", _strict_bool, not PRODUCTION)
+if PRODUCTION and "SECRET_KEY" not in env.ENVIRON:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_ENV=production")
+SECRET_KEY = _read("SECRET_KEY", str, "django-insecure-development-only-key-do-not-use-in-production")
+if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
+    raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters in production")
+
+ALLOWED_HOSTS: list[str] = _read(
+    "ALLOWED_HOSTS",
+    lambda raw: [h.strip() for h in raw.split(",") if h.strip()],
+    [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"],
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production")
+CSRF_TRUSTED_ORIGINS: list[str] = _read(
+    "CSRF_TRUSTED_ORIGINS", lambda raw: [h.strip() for h in raw.split(",") if h.strip()], []
+)
+
+# Absolute base of links in emails (admin links, activation links).
+SITE_URL = _read("SITE_URL", _url_with_scheme("http", "https"), "http://127.0.0.1:8000").rstrip("/")
+
+# --- Applications --------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_celery_beat",
+    "auditlog",
+    "patients",
+    "programs",
+    "assessments",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
+]
+
+ROOT_URLCONF = "clinic.urls"
+WSGI_APPLICATION = "clinic.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "clinic" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ------------------------------------------------------------------------------------
+DATABASES = {
+    "default": _read(
+        "DATABASE_URL",
+        lambda raw: env.db_url_config(_url_with_scheme("sqlite", "postgres", "postgresql", "pgsql")(raw)),
+        {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "db.sqlite3")},
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share one file: wait for locks and take the write lock up front.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (throttles, lockouts) -----------------------------------------------------------------
+CACHES = {
+    "default": _read(
+        "CACHE_URL",
+        lambda raw: env.cache_url_config(
+            _url_with_scheme("redis", "rediss", "locmemcache", "filecache", "dummycache", "dbcache")(raw)
+        ),
+        {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")},
+    )
+}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A dead cache must not hang a request.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_timeout": 2, "socket_connect_timeout": 2})
+
+# --- Authentication ------------------------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+INVITATION_TTL = timedelta(days=7)
+
+# --- Internationalisation ------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files --------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- Security (production) -----------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _read("SECURE_SSL_REDIRECT", _strict_bool, True)
+    SECURE_HSTS_SECONDS = _read("SECURE_HSTS_SECONDS", _positive_int, 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- Email ---------------------------------------------------------------------------------------
+EMAIL_TIMEOUT = _read("EMAIL_TIMEOUT", _positive_int, 10)
+DEFAULT_FROM_EMAIL = _read("DEFAULT_FROM_EMAIL", str, "Clinic alerts <alerts@clinic.invalid>")
+EMAIL_OUTBOX_DIR = VAR_DIR / "outbox"
+_email: dict[str, Any] = _read(
+    "EMAIL_URL",
+    lambda raw: env.email_url_config(
+        _url_with_scheme("smtp", "smtps", "smtp+tls", "smtp+ssl", "consolemail", "filemail", "memorymail", "dummymail")(
+            raw
+        )
+    ),
+    {"EMAIL_BACKEND": "clinic.email.OutboxFolderBackend"},
+)
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+if "EMAIL_FILE_PATH" in _email:
+    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+
+# --- Celery --------------------------------------------------------------------------------------
+_broker_default = "filesystem://"
+CELERY_BROKER_URL = _read(
+    "CELERY_BROKER_URL",
+    _url_with_scheme("redis", "rediss", "amqp", "amqps", "filesystem", "memory"),
+    _read("REDIS_URL", _url_with_scheme("redis", "rediss"), _broker_default),
+)
+BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
+    # Above the longest task's hard limit, so a running task is never handed to a second worker.
+    "visibility_timeout": 3600,
+    "socket_timeout": 3,
+    "socket_connect_timeout": 2,
+    "max_retries": 1,
+}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing from a web request: give up fast; the periodic sweep picks the work up later.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat only ticks; the database decides what is due. Edited in the admin (Periodic tasks).
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+
+# --- Logging -------------------------------------------------------------------------------------
+LOG_LEVEL = _read("LOG_LEVEL", lambda raw: raw.upper(), "INFO")
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"LOG_LEVEL has an invalid value {LOG_LEVEL!r}")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}

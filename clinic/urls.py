@@ -1,0 +1,14 @@
+"""Top-level URLs: the admin, the portal API and operations."""
+
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Clinic back-pain programme"
+admin.site.site_title = "Clinic admin"
+admin.site.index_title = "Caseload and alerts"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+]

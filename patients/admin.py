@@ -1,0 +1,335 @@
+"""Therapist admin: clinics, staff, and the patient caseload with its phase history and transitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditlog.mixins import AuditlogHistoryAdminMixin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from clinic.admin_scoping import ClinicScopedAdmin
+from patients.models import Clinic, Invitation, Patient, Therapist, staff_clinic_id, staff_profile
+from patients.services import invitation_issue
+from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition
+from programs.services import enrollment_transition
+
+
+class ClinicForm(forms.ModelForm):  # type: ignore[type-arg]
+    digest_weekdays = forms.MultipleChoiceField(
+        choices=[(str(i), name) for i, name in enumerate(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Days on which the digest is sent.",
+    )
+
+    class Meta:
+        model = Clinic
+        fields = ["name", "timezone", "digest_hour", "digest_weekdays", "email_high_immediately"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["digest_weekdays"] = list(self.instance.digest_weekdays)
+
+    def clean_digest_weekdays(self) -> str:
+        return "".join(sorted(self.cleaned_data["digest_weekdays"]))
+
+
+@admin.register(Clinic)
+class ClinicAdmin(ClinicScopedAdmin):
+    form = ClinicForm
+    list_display = ["name", "timezone", "digest_hour", "weekdays", "email_high_immediately"]
+    search_fields = ["name"]
+
+    @admin.display(description="Digest days")
+    def weekdays(self, obj: Clinic) -> str:
+        return ", ".join(obj.digest_weekday_names)
+
+
+@admin.register(Therapist)
+class TherapistAdmin(ClinicScopedAdmin):
+    list_display = ["display_name", "email", "clinic", "is_clinic_admin"]
+    list_filter = ["is_clinic_admin"]
+    list_select_related = ["user", "clinic"]
+    search_fields = ["display_name", "user__email"]
+    readonly_fields = ["user"]
+
+    def get_list_filter(self, request: HttpRequest) -> list[Any]:
+        return ["clinic", "is_clinic_admin"] if request.user.is_superuser else ["is_clinic_admin"]
+
+    @admin.display(description="Email", ordering="user__email")
+    def email(self, obj: Therapist) -> str:
+        return obj.user.email
+
+
+class CaseloadFilter(admin.SimpleListFilter):
+    """Defaults to the therapist's own caseload; 'Whole clinic' shows every patient of the clinic."""
+
+    title = "caseload"
+    parameter_name = "caseload"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("mine", "My caseload"), ("all", "Whole clinic")]
+
+    def value(self) -> str | None:
+        value = super().value()
+        if value is None and staff_clinic_id(self.request.user) is not None:
+            return "mine"
+        return value
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        profile = staff_profile(request.user)
+        if self.value() == "mine" and profile is not None:
+            return queryset.filter(therapist=profile)
+        return queryset
+
+    def choices(self, changelist: Any) -> Any:
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def __init__(self, request: HttpRequest, params: Any, model: Any, model_admin: Any) -> None:
+        self.request = request
+        super().__init__(request, params, model, model_admin)
+
+
+class EnrollmentInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Enrollment
+    extra = 0
+    fields = [
+        "program",
+        "phase",
+        "phase_since",
+        "started_on",
+        "ended_on",
+        "active",
+        "post_workouts_per_week",
+        "weekly_checkin_weekday",
+    ]
+    readonly_fields = ["phase", "phase_since"]
+    show_change_link = True
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OutcomeScoreInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = OutcomeScore
+    extra = 0
+    fields = ["instrument", "score", "recorded_on", "entered_by"]
+    readonly_fields = ["entered_by"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PatientForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Patient
+        fields = ["clinic", "therapist", "first_name", "last_name", "birth_date", "email", "status"]
+
+
+@admin.register(Patient)
+class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
+    form = PatientForm
+    list_display = ["caseload_ref", "last_name", "first_name", "therapist", "current_phase", "status"]
+    list_display_links = ["caseload_ref", "last_name"]
+    list_select_related = ["therapist", "clinic"]
+    search_fields = ["first_name", "last_name", "email", "caseload_ref"]
+    inlines = [EnrollmentInline, OutcomeScoreInline]
+    readonly_fields = ["caseload_ref", "portal_account", "phase_history", "transition_link"]
+    actions = ["send_invitation"]
+    show_audit_history = True
+
+    def get_list_filter(self, request: HttpRequest) -> list[Any]:
+        filters: list[Any] = [CaseloadFilter, "status", "enrollments__phase"]
+        if request.user.is_superuser:
+            filters.append("clinic")
+        return filters
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        details = ["therapist", "first_name", "last_name", "birth_date", "email", "status"]
+        if request.user.is_superuser:
+            details.insert(0, "clinic")
+        if obj is None:
+            return [(None, {"fields": details})]
+        return [
+            (None, {"fields": ["caseload_ref", *details, "portal_account"]}),
+            ("Phase", {"fields": ["transition_link", "phase_history"]}),
+        ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        active = Enrollment.objects.filter(patient=OuterRef("pk"), active=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _phase=Subquery(active.values("phase")[:1]), _phase_since=Subquery(active.values("phase_since")[:1])
+            )
+        )
+
+    def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
+        if not request.user.is_superuser:
+            obj.clinic_id = staff_clinic_id(request.user)  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not request.user.is_superuser and "clinic" in form.base_fields:
+            del form.base_fields["clinic"]
+        return form
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        instances = formset.save(commit=False)
+        for instance in instances:
+            if isinstance(instance, OutcomeScore) and instance.entered_by_id is None:
+                instance.entered_by = request.user
+            instance.save()
+        formset.save_m2m()
+
+    @admin.display(description="Phase", ordering="_phase")
+    def current_phase(self, obj: Any) -> str:
+        if obj._phase is None:
+            return "-"
+        return f"{Phase(obj._phase).label} since {obj._phase_since:%Y-%m-%d}"
+
+    @admin.display(description="Portal account")
+    def portal_account(self, obj: Patient) -> str:
+        if obj.user_id is None:
+            return "Not activated (use the action 'Send portal invitation')"
+        return "Active"
+
+    @admin.display(description="Phase history")
+    def phase_history(self, obj: Patient) -> str:
+        rows = PhaseTransition.objects.filter(enrollment__patient=obj).select_related("by", "enrollment__program")
+        if not rows:
+            return "No transitions recorded."
+        return format_html(
+            "<table><tr><th>Effective</th><th>From</th><th>To</th><th>By</th><th>Reason</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (t.effective_date, t.get_from_phase_display(), t.get_to_phase_display(), t.by, t.reason or "-")
+                    for t in rows
+                ),
+            ),
+        )
+
+    @admin.display(description="Move to another phase")
+    def transition_link(self, obj: Patient) -> str:
+        url = reverse("admin:patients_patient_transition", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Move to another phase</a>', url)
+
+    @admin.action(description="Send portal invitation", permissions=["change"])
+    def send_invitation(self, request: HttpRequest, queryset: QuerySet[Patient]) -> None:
+        count = 0
+        for patient in queryset.select_related("clinic"):
+            invitation_issue(patient=patient, by=request.user)
+            count += 1
+        self.message_user(request, f"Sent {count} portal invitation(s).", messages.SUCCESS)
+
+    def get_urls(self) -> list[URLPattern]:
+        custom = [
+            path(
+                "<path:object_id>/transition/",
+                self.admin_site.admin_view(self.transition_view),
+                name="patients_patient_transition",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def transition_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        patient = self.get_object(request, object_id)
+        if patient is None:
+            raise Http404("No such patient.")
+        if not self.has_change_permission(request, patient):
+            raise PermissionDenied
+        enrollment = Enrollment.objects.filter(patient=patient, active=True).select_related("program").first()
+        if enrollment is None:
+            messages.error(request, "This patient has no active enrollment to move.")
+            return HttpResponseRedirect(reverse("admin:patients_patient_change", args=[patient.pk]))
+        form = TransitionForm(request.POST or None, current_phase=enrollment.phase, today=_clinic_today(patient))
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                transition = enrollment_transition(
+                    enrollment=enrollment,
+                    to_phase=data["to_phase"],
+                    by=request.user,
+                    reason=data["reason"],
+                    effective_date=data["effective_date"],
+                    irritability_low=data["irritability_low"],
+                    neuro_screen_clear=data["neuro_screen_clear"],
+                    motor_control_ok=data["motor_control_ok"],
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(
+                    request, f"Moved to {transition.get_to_phase_display()} from {transition.effective_date}."
+                )
+                return HttpResponseRedirect(reverse("admin:patients_patient_change", args=[patient.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Move {patient.caseload_ref} to another phase",
+            "opts": self.model._meta,
+            "original": patient,
+            "patient": patient,
+            "enrollment": enrollment,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/patients/patient/transition.html", context)
+
+
+def _clinic_today(patient: Patient) -> Any:
+    return timezone.localdate(timezone=patient.clinic.tz)
+
+
+class TransitionForm(forms.Form):
+    to_phase = forms.ChoiceField(label="Move to")
+    effective_date = forms.DateField(
+        help_text="When the new phase began; may be in the past.", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    irritability_low = forms.NullBooleanField(
+        label="Low irritability", help_text="Exercise symptoms settle within 24 h.", required=False
+    )
+    neuro_screen_clear = forms.NullBooleanField(label="Neurological screen clear", required=False)
+    motor_control_ok = forms.NullBooleanField(
+        label="Motor control",
+        help_text="Drawing-in and craniocervical flexion without superficial substitution.",
+        required=False,
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
+
+    def __init__(self, *args: Any, current_phase: str, today: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_phase"].choices = [(p.value, p.label) for p in Phase if p.value != current_phase]
+        self.fields["effective_date"].initial = today
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ClinicScopedAdmin):
+    list_display = ["patient", "created_at", "expires_at", "used_at"]
+    list_select_related = ["patient"]
+    readonly_fields = ["patient", "created_at", "expires_at", "used_at", "created_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

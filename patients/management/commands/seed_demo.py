@@ -1,0 +1,190 @@
+"""Load the demo clinic: staff, programs, patients in both phases. Safe to run again (idempotent)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from patients.models import Clinic, Patient, Therapist
+from patients.services import therapist_create
+from programs.models import Enrollment, Exercise, Phase, Program
+
+User = get_user_model()
+
+DEMO_CLINIC = "Riverside Back Clinic"
+DEMO_PASSWORD = "demo-clinic-2026"  # demo data only: refused in production
+
+STAFF = [
+    # email, display name, clinic administrator
+    ("admin@demo.clinic", "Alex Admin, PT", True),
+    ("jane.roe@demo.clinic", "Jane Roe, PT, DPT", False),
+    ("sam.lee@demo.clinic", "Sam Lee, PT", False),
+]
+
+PROGRAMS: list[dict[str, Any]] = [
+    {
+        "name": "Back pain treatment",
+        "kind": Phase.TREATMENT,
+        "post_workouts_per_week": 3,
+        "exercises": [
+            (
+                "Supine breathing with drawing-in",
+                "Lie on your back, knees bent. Breathe out and gently draw the "
+                "lower belly in without moving the spine.",
+                "core",
+                3,
+                8,
+                10,
+            ),
+            ("Pelvic tilts", "Knees bent, rock the pelvis gently within a pain-free range.", "core", 2, 10, 0),
+            ("Knee-to-chest", "One knee at a time, hold where you feel a gentle stretch.", "hips", 2, 5, 20),
+            ("Walking", "An easy walk at a pace you can talk at.", "other", 1, 1, 900),
+        ],
+    },
+    {
+        "name": "Core stabilization",
+        "kind": Phase.STABILIZATION,
+        "post_workouts_per_week": 3,
+        "exercises": [
+            ("Dead bug", "Keep the low back still while opposite arm and leg lower slowly.", "core", 3, 8, 0),
+            ("Side plank from knees", "Hips in line, hold without holding your breath.", "core", 3, 1, 20),
+            ("Glute bridge", "Squeeze the glutes, lift without arching the low back.", "glutes", 3, 10, 3),
+            ("Bird dog", "On hands and knees, reach opposite arm and leg without rotating.", "core", 3, 8, 3),
+            (
+                "Hamstring stretch with strap",
+                "Lying on your back, gentle stretch, no pins and needles.",
+                "hamstrings",
+                2,
+                3,
+                30,
+            ),
+            ("Chin nod", "Gently nod the chin without pushing the head into the floor.", "neck", 2, 10, 5),
+        ],
+    },
+    {
+        "name": "Maintenance",
+        "kind": Phase.MAINTENANCE,
+        "post_workouts_per_week": 2,
+        "exercises": [
+            ("Pilates mat class", "Your weekly class, as taught.", "core", 1, 1, 0),
+            ("Hip hinge with dowel", "Keep three points of contact on the dowel.", "hips", 3, 10, 0),
+        ],
+    },
+]
+
+# first, last, email, therapist email, program, phase, days in phase
+PATIENTS = [
+    ("Maria", "Lopez", "maria.lopez@example.com", "jane.roe@demo.clinic", "Core stabilization", "stabilization", 21),
+    ("Tom", "Becker", "tom.becker@example.com", "jane.roe@demo.clinic", "Core stabilization", "stabilization", 28),
+    ("Aisha", "Khan", "aisha.khan@example.com", "jane.roe@demo.clinic", "Core stabilization", "stabilization", 24),
+    ("Peter", "Novak", "peter.novak@example.com", "jane.roe@demo.clinic", "Back pain treatment", "treatment", 30),
+    ("Lena", "Schulz", "lena.schulz@example.com", "sam.lee@demo.clinic", "Core stabilization", "stabilization", 25),
+    ("Omar", "Haddad", "omar.haddad@example.com", "sam.lee@demo.clinic", "Back pain treatment", "treatment", 20),
+    ("Grace", "Obi", "grace.obi@example.com", "sam.lee@demo.clinic", "Core stabilization", "stabilization", 35),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo clinic (idempotent): staff, programs and patients."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--quiet-logins", action="store_true", help="Do not print the demo logins")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("seed_demo loads demo logins with a known password: refused when DJANGO_ENV=production")
+        with transaction.atomic():
+            clinic = self._clinic()
+            staff = {email: self._staff(clinic, email, name, admin) for email, name, admin in STAFF}
+            programs = {spec["name"]: self._program(spec) for spec in PROGRAMS}
+            for first, last, email, therapist_email, program, phase, days in PATIENTS:
+                self._patient(clinic, staff[therapist_email], first, last, email, programs[program], phase, days)
+        if not options["quiet_logins"]:
+            self.stdout.write(self.logins())
+
+    @staticmethod
+    def logins() -> str:
+        lines = [
+            f"Admin: {settings.SITE_URL}/admin/",
+            f"  clinic administrator  admin@demo.clinic / {DEMO_PASSWORD}",
+            f"  therapist             jane.roe@demo.clinic / {DEMO_PASSWORD}",
+            f"  therapist             sam.lee@demo.clinic / {DEMO_PASSWORD}",
+        ]
+        return "\n".join(lines)
+
+    def _clinic(self) -> Clinic:
+        clinic, _ = Clinic.objects.get_or_create(
+            name=DEMO_CLINIC, defaults={"timezone": "Europe/London", "digest_hour": 7, "digest_weekdays": "0123456"}
+        )
+        return clinic
+
+    def _staff(self, clinic: Clinic, email: str, name: str, is_admin: bool) -> Therapist:
+        existing = Therapist.objects.filter(user__email=email).first()
+        if existing is not None:
+            return existing
+        return therapist_create(
+            clinic=clinic, email=email, display_name=name, password=DEMO_PASSWORD, is_clinic_admin=is_admin
+        )
+
+    def _program(self, spec: dict[str, Any]) -> Program:
+        program, _ = Program.objects.get_or_create(
+            name=spec["name"],
+            defaults={"kind": spec["kind"], "post_workouts_per_week": spec["post_workouts_per_week"]},
+        )
+        for position, (name, instructions, region, sets, reps, hold) in enumerate(spec["exercises"]):
+            Exercise.objects.get_or_create(
+                program=program,
+                name=name,
+                defaults={
+                    "instructions": instructions,
+                    "region": region,
+                    "sets": sets,
+                    "reps": reps,
+                    "hold_seconds": hold,
+                    "position": position,
+                },
+            )
+        return program
+
+    def _patient(
+        self,
+        clinic: Clinic,
+        therapist: Therapist,
+        first: str,
+        last: str,
+        email: str,
+        program: Program,
+        phase: str,
+        days: int,
+    ) -> Patient:
+        patient = Patient.objects.filter(clinic=clinic, email=email).first()
+        if patient is None:
+            patient = Patient(
+                clinic=clinic,
+                therapist=therapist,
+                first_name=first,
+                last_name=last,
+                email=email,
+                birth_date=date(1980, 1, 1) + timedelta(days=len(email) * 300),
+            )
+            patient.full_clean()
+            patient.save()
+        if not Enrollment.objects.filter(patient=patient, active=True).exists():
+            today = timezone.localdate(timezone=clinic.tz)
+            since = today - timedelta(days=days)
+            Enrollment.objects.create(
+                patient=patient,
+                program=program,
+                phase=phase,
+                phase_since=since,
+                started_on=since - timedelta(days=42),
+                post_workouts_per_week=program.post_workouts_per_week,
+                weekly_checkin_weekday=program.weekly_checkin_weekday,
+            )
+        return patient

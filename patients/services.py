@@ -1,0 +1,180 @@
+"""Use cases for clinics, staff, patients and invitations. Each owns its transaction."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from patients.models import (
+    CLINIC_ADMINS_GROUP,
+    THERAPISTS_GROUP,
+    Clinic,
+    Invitation,
+    Patient,
+    Therapist,
+    hash_token,
+    new_caseload_ref,
+)
+from programs.models import Enrollment, Phase, Program
+
+User = get_user_model()
+
+
+def clinic_create(*, name: str, timezone_name: str, digest_hour: int = 7, digest_weekdays: str = "01234") -> Clinic:
+    clinic = Clinic(name=name.strip(), timezone=timezone_name, digest_hour=digest_hour, digest_weekdays=digest_weekdays)
+    clinic.full_clean()
+    clinic.save()
+    return clinic
+
+
+def generate_password() -> str:
+    """A random password that passes the validators (length 16, mixed characters)."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(16))
+        if any(c.isdigit() for c in candidate) and any(c.isalpha() for c in candidate):
+            return candidate
+
+
+def therapist_create(
+    *, clinic: Clinic, email: str, display_name: str, password: str, is_clinic_admin: bool = False
+) -> Therapist:
+    """Create a staff user in the Therapists (or Clinic administrators) group, scoped to one clinic."""
+    from django.contrib.auth.password_validation import validate_password
+
+    email = User.objects.normalize_email(email).strip().lower()
+    if not display_name.strip():
+        raise ValidationError({"display_name": "A display name is required."})
+    if User.objects.filter(username__iexact=email).exists() or User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": f"A user with the email {email} already exists."})
+    user = User(username=email, email=email, is_staff=True)
+    validate_password(password, user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.full_clean()
+        user.save()
+        groups = [THERAPISTS_GROUP] + ([CLINIC_ADMINS_GROUP] if is_clinic_admin else [])
+        user.groups.add(*Group.objects.filter(name__in=groups))
+        therapist = Therapist(
+            user=user, clinic=clinic, display_name=display_name.strip(), is_clinic_admin=is_clinic_admin
+        )
+        therapist.full_clean()
+        therapist.save()
+    return therapist
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    token: str
+
+    @property
+    def activation_link(self) -> str:
+        return f"{settings.SITE_URL}/activate/?token={self.token}"
+
+
+def invitation_issue(*, patient: Patient, by: Any = None) -> IssuedInvitation:
+    """Issue a single-use portal invitation: the token is returned once and stored only as a hash.
+
+    Earlier unused invitations of the patient are revoked, so only the newest link works. The email to
+    the patient leaves after commit and carries nothing but the link.
+    """
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        Invitation.objects.filter(patient=patient, used_at__isnull=True).update(expires_at=timezone.now())
+        invitation = Invitation.objects.create(
+            patient=patient,
+            token_hash=hash_token(token),
+            expires_at=timezone.now() + settings.INVITATION_TTL,
+            created_by=by if getattr(by, "is_authenticated", False) else None,
+        )
+        issued = IssuedInvitation(invitation=invitation, token=token)
+        clinic_name = patient.clinic.name
+        address = patient.email
+        transaction.on_commit(lambda: _send_invitation_email(clinic_name, address, issued.activation_link))
+    return issued
+
+
+def _send_invitation_email(clinic_name: str, address: str, link: str) -> None:
+    days = settings.INVITATION_TTL.days
+    body = (
+        f"Hello,\n\n{clinic_name} has invited you to its patient portal, where you report on your "
+        f"workouts and see your programme.\n\nSet your password here (the link works once and expires in "
+        f"{days} days):\n{link}\n\nIf you did not expect this email, you can ignore it.\n"
+    )
+    EmailMessage(subject=f"[{clinic_name}] Your patient portal invitation", body=body, to=[address]).send()
+
+
+def patient_invite(
+    *,
+    clinic: Clinic,
+    therapist: Therapist,
+    email: str,
+    first_name: str,
+    last_name: str,
+    birth_date: date | None = None,
+    program: Program | None = None,
+    phase: str = Phase.TREATMENT,
+    phase_since: date | None = None,
+    by: Any = None,
+) -> tuple[Patient, IssuedInvitation]:
+    """Create a patient with an active enrollment (when a program is given) and invite them to the portal."""
+    if therapist.clinic_id != clinic.pk:
+        raise ValidationError({"therapist": f"{therapist.display_name} does not belong to {clinic.name}."})
+    if phase not in (Phase.TREATMENT, Phase.STABILIZATION):
+        raise ValidationError({"phase": "The starting phase must be treatment or stabilization."})
+    email = email.strip().lower()
+    today = timezone.localdate(timezone=clinic.tz)
+    if phase_since is not None and phase_since > today:
+        raise ValidationError({"phase_since": "The phase cannot begin in the future."})
+    if Patient.objects.filter(clinic=clinic, email__iexact=email).exists():
+        raise ValidationError({"email": f"A patient with the email {email} already exists in {clinic.name}."})
+    patient = Patient(
+        clinic=clinic,
+        therapist=therapist,
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        birth_date=birth_date,
+        caseload_ref=_unused_caseload_ref(clinic),
+    )
+    patient.full_clean()
+    try:
+        with transaction.atomic():
+            patient.save()
+            if program is not None:
+                since = phase_since or today
+                enrollment = Enrollment(
+                    patient=patient,
+                    program=program,
+                    phase=phase,
+                    phase_since=since,
+                    started_on=since,
+                    post_workouts_per_week=program.post_workouts_per_week,
+                    weekly_checkin_weekday=program.weekly_checkin_weekday,
+                )
+                enrollment.full_clean()
+                enrollment.save()
+            issued = invitation_issue(patient=patient, by=by)
+    except IntegrityError as exc:  # a concurrent invite of the same email
+        raise ValidationError({"email": f"A patient with the email {email} already exists in {clinic.name}."}) from exc
+    return patient, issued
+
+
+def _unused_caseload_ref(clinic: Clinic) -> str:
+    for _ in range(20):
+        ref = new_caseload_ref()
+        if not Patient.objects.filter(clinic=clinic, caseload_ref=ref).exists():
+            return ref
+    raise RuntimeError("could not find an unused caseload reference")  # 32^6 codes: not reachable in practice

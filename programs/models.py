@@ -1,0 +1,214 @@
+"""Program templates, enrollments (episodes of care), phase transitions and outcome scores."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from auditlog.registry import auditlog
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from patients.models import Patient, staff_clinic_id
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+M = TypeVar("M", bound=models.Model)
+
+
+class Phase(models.TextChoices):
+    TREATMENT = "treatment", "Treatment"
+    STABILIZATION = "stabilization", "Core stabilization"
+    MAINTENANCE = "maintenance", "Maintenance"
+
+
+class Program(models.Model):
+    """A template program, shared by every clinic."""
+
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=16, choices=Phase.choices)
+    description = models.TextField(blank=True)
+    post_workouts_per_week = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(0), MaxValueValidator(14)],
+        help_text="Default number of post-workout check-ins expected each week.",
+    )
+    weekly_checkin_weekday = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(6)], help_text="Default weekday of the weekly check-in (0 = Monday)."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class Exercise(models.Model):
+    class Region(models.TextChoices):
+        CORE = "core", "Core"
+        HIPS = "hips", "Hips"
+        GLUTES = "glutes", "Glutes"
+        HAMSTRINGS = "hamstrings", "Hamstrings"
+        NECK = "neck", "Neck"
+        OTHER = "other", "Other"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="exercises")
+    name = models.CharField(max_length=120)
+    instructions = models.TextField()
+    region = models.CharField(max_length=12, choices=Region.choices)
+    sets = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(20)])
+    reps = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(100)])
+    hold_seconds = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(600)])
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["program", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "name"], name="exercise_name_unique_per_program"),
+            models.CheckConstraint(condition=Q(sets__gte=1) & Q(reps__gte=1), name="exercise_sets_reps_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClinicScopedQuerySet(models.QuerySet[M]):
+    """Rows reached through a patient: the same access rule as ``Patient.objects.visible_to``."""
+
+    patient_path = "patient"
+
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> ClinicScopedQuerySet[M]:
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        clinic_id = staff_clinic_id(user)
+        if clinic_id is not None:
+            return self.filter(**{f"{self.patient_path}__clinic_id": clinic_id})
+        return self.filter(**{f"{self.patient_path}__user_id": user.pk})
+
+
+class EnrollmentQuerySet(ClinicScopedQuerySet["Enrollment"]):
+    def active(self) -> EnrollmentQuerySet:
+        return self.filter(active=True)
+
+
+class Enrollment(models.Model):
+    """A patient's episode of care in one program, with its current phase."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="enrollments")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="enrollments")
+    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.TREATMENT)
+    phase_since = models.DateField(help_text="The date the current phase began; may be in the past.")
+    started_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    post_workouts_per_week = models.PositiveSmallIntegerField(
+        default=3, validators=[MaxValueValidator(14)], help_text="Post-workout check-ins expected each week."
+    )
+    weekly_checkin_weekday = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(6)], help_text="Weekday of the weekly check-in (0 = Monday)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EnrollmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(active=True), name="one_active_enrollment_per_patient"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
+                name="enrollment_ends_after_start",
+            ),
+            models.CheckConstraint(condition=Q(weekly_checkin_weekday__lte=6), name="enrollment_weekday_0_6"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program.name}: {self.get_phase_display()} since {self.phase_since:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.phase_since and self.started_on and self.phase_since < self.started_on:
+            raise ValidationError({"phase_since": "The phase cannot begin before the enrollment started."})
+
+
+class PhaseTransitionQuerySet(ClinicScopedQuerySet["PhaseTransition"]):
+    patient_path = "enrollment__patient"
+
+
+class PhaseTransition(models.Model):
+    """One recorded move between phases, with the readiness snapshot the therapist saw."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="transitions")
+    from_phase = models.CharField(max_length=16, choices=Phase.choices)
+    to_phase = models.CharField(max_length=16, choices=Phase.choices)
+    effective_date = models.DateField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    irritability_low = models.BooleanField(
+        null=True, blank=True, help_text="Exercise symptoms settle within 24 h (therapist-rated)."
+    )
+    neuro_screen_clear = models.BooleanField(null=True, blank=True, help_text="Neurological screen is clear.")
+    motor_control_ok = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Drawing-in and craniocervical flexion without superficial substitution.",
+    )
+    readiness = models.JSONField(default=dict, blank=True, help_text="Snapshot of the readiness check.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PhaseTransitionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-effective_date", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(from_phase=models.F("to_phase")), name="transition_changes_phase"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_phase} -> {self.to_phase} on {self.effective_date:%Y-%m-%d}"
+
+
+class OutcomeScoreQuerySet(ClinicScopedQuerySet["OutcomeScore"]):
+    pass
+
+
+class OutcomeScore(models.Model):
+    """A clinician-entered outcome measure (licensed instruments are recorded as scores only)."""
+
+    class Instrument(models.TextChoices):
+        ODI = "ODI", "Oswestry Disability Index (0-100)"
+        PSFS = "PSFS", "Patient-Specific Functional Scale (mean 0-10)"
+        OTHER = "other", "Other"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="outcome_scores")
+    instrument = models.CharField(max_length=8, choices=Instrument.choices)
+    score = models.DecimalField(max_digits=5, decimal_places=1, validators=[MinValueValidator(0)])
+    recorded_on = models.DateField()
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OutcomeScoreQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-recorded_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(instrument="ODI") | Q(score__lte=100), name="outcome_odi_0_100"),
+            models.CheckConstraint(condition=~Q(instrument="PSFS") | Q(score__lte=10), name="outcome_psfs_0_10"),
+            models.CheckConstraint(condition=Q(score__gte=0), name="outcome_score_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.score} on {self.recorded_on:%Y-%m-%d}"
+
+
+auditlog.register(Enrollment, exclude_fields=["created_at"])
+auditlog.register(PhaseTransition, exclude_fields=["created_at"])
+auditlog.register(OutcomeScore, exclude_fields=["created_at"])

@@ -1,0 +1,125 @@
+"""factory-boy factories that keep related rows consistent (a patient's therapist is of the patient's clinic)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from patients.models import CLINIC_ADMINS_GROUP, THERAPISTS_GROUP, Clinic, Patient, Therapist
+from programs.models import Enrollment, Exercise, OutcomeScore, Phase, Program
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.test")
+    username = factory.SelfAttribute("email")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(self, create: bool, extracted: object, **kwargs: object) -> None:
+        if create:
+            self.save()
+
+
+class ClinicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Clinic
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+    timezone = "Europe/London"
+    digest_hour = 7
+    digest_weekdays = "01234"
+
+
+class TherapistFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Therapist
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(UserFactory, is_staff=True)
+    clinic = factory.SubFactory(ClinicFactory)
+    display_name = factory.Sequence(lambda n: f"Therapist {n}, PT")
+    is_clinic_admin = False
+
+    @factory.post_generation
+    def groups(self, create: bool, extracted: object, **kwargs: object) -> None:
+        if not create:
+            return
+        names = [THERAPISTS_GROUP] + ([CLINIC_ADMINS_GROUP] if self.is_clinic_admin else [])
+        self.user.groups.add(*Group.objects.filter(name__in=names))
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    therapist = factory.SubFactory(TherapistFactory)
+    clinic = factory.SelfAttribute("therapist.clinic")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"patient{n}@example.test")
+    birth_date = dt.date(1985, 4, 12)
+    caseload_ref = factory.Sequence(lambda n: f"CR-T{n:05d}")
+
+
+class PortalPatientFactory(PatientFactory):
+    """A patient with an activated portal account (log in with email and PASSWORD)."""
+
+    user = factory.SubFactory(UserFactory, email=factory.SelfAttribute("..email"))
+
+
+class ProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Program
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Program {n}")
+    kind = Phase.STABILIZATION
+    post_workouts_per_week = 3
+    weekly_checkin_weekday = 0
+
+
+class ExerciseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Exercise
+
+    program = factory.SubFactory(ProgramFactory)
+    name = factory.Sequence(lambda n: f"Exercise {n}")
+    instructions = "Slowly, without holding your breath."
+    region = Exercise.Region.CORE
+    sets = 3
+    reps = 8
+    hold_seconds = 5
+
+
+class EnrollmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enrollment
+
+    patient = factory.SubFactory(PatientFactory)
+    program = factory.SubFactory(ProgramFactory)
+    phase = Phase.STABILIZATION
+    phase_since = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=21))
+    started_on = factory.LazyAttribute(lambda o: o.phase_since - dt.timedelta(days=30))
+    active = True
+
+
+class OutcomeScoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutcomeScore
+
+    patient = factory.SubFactory(PatientFactory)
+    instrument = OutcomeScore.Instrument.ODI
+    score = 18
+    recorded_on = factory.LazyFunction(timezone.localdate)
+    entered_by = factory.LazyAttribute(lambda o: o.patient.therapist.user)
