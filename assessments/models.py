@@ -1,2 +1,329 @@
+"""Self-assessment entries and their schedules.
 
-# Create your models here.
+Answers are stored in typed, nullable columns (one per questionnaire field) rather than JSON: the rules
+engine and the trends endpoint read a handful of numeric fields over a window of rows, which typed columns
+serve with plain indexes and without JSON extraction; the database itself checks every range and choice.
+The three multi-choice answers are short JSON lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from assessments import questionnaires as q
+from patients.models import Patient
+from programs.models import ClinicScopedQuerySet, Enrollment, Phase
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(v, v.replace("_", " ")) for v in values]
+
+
+def _in(field: str, values: tuple[str, ...]) -> Q:
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": values})
+
+
+def _between(field: str, low: int, high: int) -> Q:
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": low, f"{field}__lte": high})
+
+
+class EntryQuerySet(ClinicScopedQuerySet["Entry"]):
+    def unscanned(self) -> EntryQuerySet:
+        return self.filter(scanned_at__isnull=True)
+
+
+class Entry(models.Model):
+    """One submitted self-assessment. Immutable: a correction is a new entry."""
+
+    class Kind(models.TextChoices):
+        POST_WORKOUT = q.POST_WORKOUT, "Post-workout"
+        WEEKLY = q.WEEKLY, "Weekly check-in"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="entries")
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="entries")
+    phase = models.CharField(max_length=16, choices=Phase.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    occurred_at = models.DateTimeField(help_text="When the workout ended, or the day a weekly check-in covers.")
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    questionnaire_version = models.PositiveSmallIntegerField(default=q.QUESTIONNAIRE_VERSION)
+    scanned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scan_failures = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    # post_workout
+    session_completed = models.CharField(max_length=20, null=True, choices=_choices(q.SESSION_COMPLETED))
+    back_pain_now = models.SmallIntegerField(null=True)
+    back_pain_during_max = models.SmallIntegerField(null=True)
+    back_stiffness_now = models.SmallIntegerField(null=True)
+    stiffness_change = models.CharField(max_length=8, null=True, choices=_choices(q.STIFFNESS_CHANGE))
+    spine_check = models.CharField(max_length=24, null=True, choices=_choices(q.SPINE_CHECK))
+    neck_symptoms = models.CharField(max_length=16, null=True, choices=_choices(q.NECK_SYMPTOMS))
+    neck_level = models.SmallIntegerField(null=True)
+    thigh_symptoms = models.CharField(max_length=8, null=True, choices=_choices(q.THIGH_SYMPTOMS))
+    thigh_level = models.SmallIntegerField(null=True)
+    thigh_stretch_response = models.CharField(max_length=12, null=True, choices=_choices(q.THIGH_STRETCH_RESPONSE))
+    thigh_below_knee = models.BooleanField(null=True)
+    thigh_nerve_qualities = models.JSONField(null=True)
+    safety_screen = models.JSONField(null=True)
+    note = models.TextField(blank=True, default="", max_length=q.NOTE_MAX_LENGTH)
+
+    # weekly
+    back_pain_avg_7d = models.SmallIntegerField(null=True)
+    leg_pain_avg_7d = models.SmallIntegerField(null=True)
+    peg_pain = models.SmallIntegerField(null=True)
+    peg_enjoyment = models.SmallIntegerField(null=True)
+    peg_activity = models.SmallIntegerField(null=True)
+    morning_stiffness_level = models.SmallIntegerField(null=True)
+    morning_stiffness_duration = models.CharField(
+        max_length=8, null=True, choices=_choices(q.MORNING_STIFFNESS_DURATION)
+    )
+    stiffness_eases_with_movement = models.BooleanField(null=True)
+    global_change = models.SmallIntegerField(null=True)
+    flare_7d = models.BooleanField(null=True)
+    exercise_days_7d = models.SmallIntegerField(null=True)
+    psfs_1 = models.SmallIntegerField(null=True)
+    psfs_2 = models.SmallIntegerField(null=True)
+    psfs_3 = models.SmallIntegerField(null=True)
+    systemic_flags = models.JSONField(null=True)
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "entries"
+        indexes = [
+            # The patient's history, trends and the rules loader's window: newest first per patient.
+            models.Index(fields=["patient", "-occurred_at"], name="entry_patient_occurred_idx"),
+            models.Index(fields=["patient", "kind", "-occurred_at"], name="entry_patient_kind_idx"),
+            # The unscanned sweep (assessments.tasks.sweep_unscanned): only rows still to scan.
+            models.Index(fields=["submitted_at"], condition=Q(scanned_at__isnull=True), name="entry_unscanned_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=q.KINDS), name="entry_kind_valid"),
+            *[
+                models.CheckConstraint(condition=_between(f, lo, hi), name=f"entry_{f}_range")
+                for f, (lo, hi) in {**q.POST_WORKOUT_SCALES, **q.WEEKLY_SCALES}.items()
+            ],
+            models.CheckConstraint(condition=_in("thigh_symptoms", q.THIGH_SYMPTOMS), name="entry_thigh_valid"),
+            models.CheckConstraint(condition=_in("neck_symptoms", q.NECK_SYMPTOMS), name="entry_neck_valid"),
+            models.CheckConstraint(
+                condition=Q(kind=q.WEEKLY) | (Q(back_pain_now__isnull=False) & Q(safety_screen__isnull=False)),
+                name="entry_post_workout_core_answers",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=q.POST_WORKOUT)
+                | (Q(back_pain_avg_7d__isnull=False) & Q(systemic_flags__isnull=False)),
+                name="entry_weekly_core_answers",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def answer_fields(self) -> tuple[str, ...]:
+        return q.POST_WORKOUT_FIELDS if self.kind == q.POST_WORKOUT else q.WEEKLY_FIELDS
+
+    def answers(self) -> dict[str, Any]:
+        """The answers as submitted: the questionnaire's fields, conditional ones that did not apply as null."""
+        return {name: getattr(self, name) for name in self.answer_fields}
+
+    @property
+    def has_red_flag(self) -> bool:
+        return bool(self.safety_screen) or bool(self.systemic_flags)
+
+
+class RuleSetQuerySet(models.QuerySet["RuleSet"]):
+    def visible_to(self, user: Any) -> RuleSetQuerySet:
+        return self.all() if getattr(user, "is_staff", False) else self.none()
+
+
+class RuleSet(models.Model):
+    """A version of ruleset ``core`` with its thresholds (overrides of the RULES.md defaults).
+
+    Exactly one version is active; every alert stores the version and the full thresholds it was judged
+    with, so a later change never rewrites history.
+    """
+
+    name = models.CharField(max_length=32, default="core")
+    version = models.PositiveIntegerField()
+    params = models.JSONField(default=dict, blank=True, help_text="Overrides of the default thresholds.")
+    is_active = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RuleSetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="ruleset_version_unique"),
+            models.UniqueConstraint(fields=["name"], condition=Q(is_active=True), name="ruleset_one_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}{' (active)' if self.is_active else ''}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from assessments.rules import InvalidParams, Params
+
+        if not isinstance(self.params, dict):
+            raise ValidationError({"params": "Give the thresholds as a JSON object."})
+        try:
+            Params.from_dict(self.params)
+        except InvalidParams as exc:
+            raise ValidationError({"params": str(exc)}) from exc
+
+
+class Severity(models.TextChoices):
+    URGENT = "urgent", "Urgent"
+    HIGH = "high", "High"
+    ROUTINE = "routine", "Routine"
+
+
+SEVERITY_RANK = {Severity.URGENT: 0, Severity.HIGH: 1, Severity.ROUTINE: 2}
+
+
+class AlertQuerySet(ClinicScopedQuerySet["Alert"]):
+    def unresolved(self) -> AlertQuerySet:
+        return self.exclude(status=Alert.Status.RESOLVED)
+
+
+class Alert(models.Model):
+    """A finding of the rules for one patient, rule and qualifier, with its evidence and triage state."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="alerts")
+    therapist = models.ForeignKey(
+        "patients.Therapist", on_delete=models.PROTECT, related_name="alerts", help_text="Assigned when raised."
+    )
+    rule_id = models.CharField(max_length=8)
+    rule_slug = models.CharField(max_length=40)
+    title = models.CharField(max_length=120)
+    qualifier = models.CharField(max_length=40, blank=True, default="")
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    severity_rank = models.PositiveSmallIntegerField(default=2, editable=False)
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.OPEN)
+    criteria = models.JSONField(default=list)
+    values = models.JSONField(default=dict)
+    evidence = models.JSONField(default=list, help_text="Entries and the values that triggered.")
+    rationale = models.TextField()
+    ruleset_version = models.PositiveIntegerField()
+    thresholds = models.JSONField(default=dict)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_evidence_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
+    digested_at = models.DateTimeField(null=True, blank=True, help_text="When first listed in a digest.")
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["severity_rank", "-raised_at"]
+        constraints = [
+            # Deduplication: one unresolved alert per (patient, rule, qualifier); racing scans hit this.
+            models.UniqueConstraint(
+                fields=["patient", "rule_id", "qualifier"],
+                condition=~Q(status="resolved"),
+                name="alert_one_unresolved_per_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="resolved", resolved_at__isnull=False) | ~Q(status="resolved"),
+                name="alert_resolved_has_time",
+            ),
+        ]
+        indexes = [
+            # The therapist's queue: unresolved alerts, most severe first.
+            models.Index(
+                fields=["therapist", "severity_rank", "-raised_at"],
+                condition=~Q(status="resolved"),
+                name="alert_queue_idx",
+            ),
+            models.Index(fields=["patient", "rule_id", "qualifier"], name="alert_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.title} ({self.get_severity_display()})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.severity_rank = SEVERITY_RANK.get(self.severity, 2)  # type: ignore[call-overload]
+        super().save(*args, **kwargs)
+
+
+class OutgoingEmailQuerySet(models.QuerySet["OutgoingEmail"]):
+    def unsent(self) -> OutgoingEmailQuerySet:
+        return self.filter(status__in=[OutgoingEmail.Status.QUEUED, OutgoingEmail.Status.RETRY])
+
+    def visible_to(self, user: Any) -> OutgoingEmailQuerySet:
+        from patients.models import staff_clinic_id
+
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        clinic_id = staff_clinic_id(user)
+        return self.none() if clinic_id is None else self.filter(clinic_id=clinic_id)
+
+
+class OutgoingEmail(models.Model):
+    """The email outbox: written in the same transaction as its alert or digest, sent by a worker.
+
+    QUEUED -> SENDING (claimed by compare-and-swap) -> SENT, or RETRY with backoff, or FAILED after the
+    last attempt. A row left in SENDING by a crash is reported by the sweep, never silently re-sent.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        RETRY = "retry", "Waiting to retry"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=120, unique=True, help_text="alert:<id>:immediate, digest:<therapist>:<date>")
+    clinic = models.ForeignKey("patients.Clinic", on_delete=models.CASCADE, related_name="+")
+    to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OutgoingEmailQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The outbox sweep (assessments.tasks.sweep_outbox): rows still to send, by due time.
+            models.Index(fields=["next_attempt_at"], condition=Q(status__in=["queued", "retry"]), name="email_due_idx"),
+            models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="email_sending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"
+
+    @property
+    def message_id(self) -> str:
+        """Stable across resends, so a repeat after a crash inside the SMTP exchange is recognisable."""
+        return f"<outbox-{self.pk}.{self.key.replace(':', '.')}@clinic.invalid>"

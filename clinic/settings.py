@@ -56,6 +56,21 @@ def _url_with_scheme(*schemes: str) -> Callable[[str], str]:
     return parse
 
 
+def _rate(raw: str) -> str:
+    """A DRF throttle rate such as ``60/min``."""
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or period[:1] not in {"s", "m", "h", "d"}:
+        raise ValueError("expected a rate like 60/min")
+    return raw
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected zero or a positive whole number")
+    return value
+
+
 def _positive_int(raw: str) -> int:
     value = int(raw)
     if value <= 0:
@@ -101,6 +116,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
+    "django_filters",
+    "drf_spectacular",
+    "axes",
     "django_celery_beat",
     "auditlog",
     "patients",
@@ -117,7 +136,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    # Last, so that a lockout raised during authentication becomes a 429 (admin login included).
+    "axes.middleware.AxesMiddleware",
 ]
+
+if PRODUCTION:
+    # Serves the collected static files (collectstatic runs in the image build); runserver does it in development.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "clinic.urls"
 WSGI_APPLICATION = "clinic.wsgi.application"
@@ -170,6 +195,19 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_timeout": 2, "socket_connect_timeout": 2})
 
 # --- Authentication ------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # Counts failures and refuses locked-out (account, address) pairs before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = _read("AXES_FAILURE_LIMIT", _positive_int, 5)
+AXES_COOLOFF_TIME = timedelta(minutes=15)  # a cool-off, never a permanent lockout
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "clinic.api.errors.lockout_response"
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = _read("AXES_IPWARE_PROXY_COUNT", _non_negative_int, 0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -184,6 +222,47 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 INVITATION_TTL = timedelta(days=7)
 
+# --- Portal API ----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "clinic.api.pagination.PagePagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": _read("THROTTLE_ANON", _rate, "60/min"),
+        "user": _read("THROTTLE_USER", _rate, "600/min"),
+        "login": _read("THROTTLE_LOGIN", _rate, "20/min"),
+    },
+    "EXCEPTION_HANDLER": "clinic.api.errors.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=_read("TOKEN_TTL_DAYS", _positive_int, 30)),
+    "AUTO_REFRESH": False,
+    "TOKEN_LIMIT_PER_USER": 20,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Clinic portal API",
+    "DESCRIPTION": "Self-assessments, program and trends for patients; alerts for therapists.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"AssessmentKindEnum": "assessments.models.Entry.Kind"},
+}
+
 # --- Internationalisation ------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -193,6 +272,10 @@ USE_TZ = True
 # --- Static files --------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # --- Security (production) -----------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,8 +1,10 @@
 """Top-level URLs: the admin, the portal API and operations."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
+
+from clinic.health import health
 
 admin.site.site_header = "Clinic back-pain programme"
 admin.site.site_title = "Clinic admin"
@@ -11,4 +13,6 @@ admin.site.index_title = "Caseload and alerts"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("clinic.api.urls")),
+    path("health/", health, name="health"),
 ]

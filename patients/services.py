@@ -178,3 +178,43 @@ def _unused_caseload_ref(clinic: Clinic) -> str:
         if not Patient.objects.filter(clinic=clinic, caseload_ref=ref).exists():
             return ref
     raise RuntimeError("could not find an unused caseload reference")  # 32^6 codes: not reachable in practice
+
+
+def portal_account_activate(*, token: str, password: str) -> Patient:
+    """Consume an invitation: create the patient's portal login with the chosen password.
+
+    Single use by compare-and-swap on ``used_at`` (works on SQLite and PostgreSQL alike): of two
+    concurrent activations with the same token, exactly one succeeds.
+    """
+    from django.contrib.auth.password_validation import validate_password
+
+    invalid = ValidationError(
+        {"token": ValidationError("This activation link is invalid, already used or expired.", code="invalid_token")}
+    )
+    invitation = Invitation.objects.usable().select_related("patient").filter(token_hash=hash_token(token)).first()
+    if invitation is None:
+        raise invalid
+    patient = invitation.patient
+    if patient.user_id is not None:
+        raise invalid
+    email = patient.email.lower()
+    user = User(username=email, email=email, first_name=patient.first_name, last_name=patient.last_name)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.error_list}) from None
+    if User.objects.filter(username__iexact=email).exists():
+        raise ValidationError(
+            {"token": ValidationError("An account with this email already exists; contact your clinic.", code="exists")}
+        )
+    with transaction.atomic():
+        claimed = Invitation.objects.usable().filter(pk=invitation.pk).update(used_at=timezone.now())
+        if claimed != 1:
+            raise invalid
+        user.set_password(password)
+        user.save()
+        updated = Patient.objects.filter(pk=patient.pk, user__isnull=True).update(user=user)
+        if updated != 1:
+            raise invalid
+    patient.refresh_from_db()
+    return patient

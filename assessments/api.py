@@ -1,0 +1,101 @@
+"""Patient endpoints for self-assessments: submit, history, what is due, trends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from assessments.models import Entry
+from assessments.selectors import due_items, trend_series
+from assessments.serializers import (
+    DueItemSerializer,
+    EntryCreatedSerializer,
+    EntryInputSerializer,
+    EntryOutputSerializer,
+    TrendsSerializer,
+)
+from assessments.services import assessment_submit
+from clinic.api.permissions import IsPatient, patient_of
+from programs.models import Enrollment
+
+
+class EntryFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=Entry.Kind.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
+
+    class Meta:
+        model = Entry
+        fields = ["kind", "since", "until"]
+
+
+class AssessmentViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):  # type: ignore[type-arg]
+    """The patient's own entries. Immutable: no update, no delete."""
+
+    permission_classes = [IsPatient]
+    filterset_class = EntryFilter
+
+    def get_queryset(self) -> QuerySet[Entry]:
+        return Entry.objects.visible_to(self.request.user).order_by("-occurred_at", "-id")
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:  # type: ignore[type-arg]
+        return EntryInputSerializer if self.action == "create" else EntryOutputSerializer
+
+    @extend_schema(request=EntryInputSerializer, responses={201: EntryCreatedSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Submit one self-assessment. Red-flag answers return urgent advice in this response."""
+        data = EntryInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        patient = patient_of(request.user)
+        assert patient is not None  # IsPatient
+        submitted = assessment_submit(
+            patient=patient,
+            kind=data.validated_data["kind"],
+            answers=data.validated_data["answers"],
+            occurred_at=data.validated_data.get("occurred_at"),
+        )
+        submitted.entry.advice = submitted.advice  # type: ignore[attr-defined]
+        return Response(EntryCreatedSerializer(submitted.entry).data, status=status.HTTP_201_CREATED)
+
+
+class DueView(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(responses=DueItemSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """What is due now and next, from the schedule of the current enrollment."""
+        patient = patient_of(request.user)
+        assert patient is not None
+        enrollment = Enrollment.objects.filter(patient=patient, active=True).first()
+        return Response(DueItemSerializer(due_items(patient=patient, enrollment=enrollment), many=True).data)
+
+
+class TrendsQuery(serializers.Serializer):  # type: ignore[type-arg]
+    days = serializers.IntegerField(min_value=1, max_value=365, default=90)
+
+
+class TrendsView(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("days", int, description="Days back from today (1-365, default 90)")],
+        responses=TrendsSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        """Daily series for the patient's own charts (one aggregate query)."""
+        query = TrendsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        patient = patient_of(request.user)
+        assert patient is not None
+        days = query.validated_data["days"]
+        series = trend_series(patient=patient, days=days)
+        return Response(TrendsSerializer({"days": days, "timezone": patient.clinic.timezone, "series": series}).data)

@@ -1,0 +1,151 @@
+"""Authentication endpoints: session login with CSRF, per-device tokens, account activation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate, login, logout
+from django.middleware.csrf import CsrfViewMiddleware, get_token
+from drf_spectacular.utils import extend_schema, inline_serializer
+from knox.auth import TokenAuthentication
+from knox.models import AuthToken
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from clinic.api.errors import lockout_response
+from clinic.api.fields import StrictCharField, StrictSerializerMixin
+from patients.services import portal_account_activate
+
+
+class LoginSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
+    email = serializers.EmailField(max_length=254)
+    password = StrictCharField(max_length=256, trim_whitespace=False)
+
+
+class ActivateSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
+    token = StrictCharField(max_length=200)
+    password = StrictCharField(max_length=256, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    token = serializers.CharField()
+    expiry = serializers.DateTimeField()
+
+
+class MessageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    detail = serializers.CharField()
+
+
+class _CsrfCheck(CsrfViewMiddleware):
+    def _reject(self, request: Any, reason: str) -> Any:
+        return reason
+
+
+def enforce_csrf(request: Request) -> None:
+    """Check the CSRF token even for an anonymous request (DRF checks it only for session users)."""
+    check = _CsrfCheck(lambda _request: None)  # type: ignore[arg-type,return-value]
+    check.process_request(request._request)
+    reason = check.process_view(request._request, None, (), {})  # type: ignore[arg-type]
+    if reason:
+        raise exceptions.PermissionDenied(f"CSRF failed: {reason}.")
+
+
+def _credentials(request: Request) -> Any:
+    """Authenticate email and password through django-axes; None with a 429 response when locked out."""
+    data = LoginSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    # axes marks the underlying HttpRequest; its middleware and our check read the mark.
+    user = authenticate(
+        request._request, username=data.validated_data["email"].lower(), password=data.validated_data["password"]
+    )
+    if getattr(request._request, "axes_locked_out", False):
+        return None
+    if user is None or not user.is_active:
+        raise exceptions.ValidationError(
+            {"non_field_errors": [serializers.ErrorDetail("Email or password is wrong.", code="invalid_credentials")]}
+        )
+    return user
+
+
+class LoginThrottled(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+
+class CsrfView(LoginThrottled):
+    @extend_schema(responses=inline_serializer("CsrfToken", {"csrf_token": serializers.CharField()}))
+    def get(self, request: Request) -> Response:
+        """Set the CSRF cookie and return its token, for the browser portal's unsafe requests."""
+        return Response({"csrf_token": get_token(request._request)})
+
+
+class SessionLoginView(LoginThrottled):
+    @extend_schema(request=LoginSerializer, responses={200: MessageSerializer})
+    def post(self, request: Request) -> Response:
+        """Start a browser session. The CSRF token (cookie and X-CSRFToken header) is required."""
+        enforce_csrf(request)
+        user = _credentials(request)
+        if user is None:
+            return lockout_response(request._request)  # type: ignore[return-value]
+        login(request._request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return Response({"detail": "Logged in."})
+
+
+class SessionLogoutView(APIView):
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: MessageSerializer})
+    def post(self, request: Request) -> Response:
+        logout(request._request)
+        return Response({"detail": "Logged out."})
+
+
+class TokenLoginView(LoginThrottled):
+    @extend_schema(request=LoginSerializer, responses={200: TokenSerializer})
+    def post(self, request: Request) -> Response:
+        """Issue a per-device token (stored hashed, expiring). Send it as ``Authorization: Token <token>``."""
+        user = _credentials(request)
+        if user is None:
+            return lockout_response(request._request)  # type: ignore[return-value]
+        instance, token = AuthToken.objects.create(user=user)
+        return Response({"token": token, "expiry": instance.expiry})
+
+
+class TokenLogoutView(APIView):
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        """Revoke the token of this request."""
+        request.auth.delete()  # type: ignore[union-attr]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenLogoutAllView(APIView):
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        """Revoke every token of the user (all devices)."""
+        AuthToken.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ActivateView(LoginThrottled):
+    @extend_schema(request=ActivateSerializer, responses={200: MessageSerializer})
+    def post(self, request: Request) -> Response:
+        """Set a password from a single-use, expiring invitation; then log in."""
+        data = ActivateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        portal_account_activate(token=data.validated_data["token"], password=data.validated_data["password"])
+        return Response({"detail": "Your account is active. You can now log in."})

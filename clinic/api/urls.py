@@ -1,0 +1,29 @@
+"""The portal API, version 1 (../shared/API.md)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from assessments.api import AssessmentViewSet, DueView, TrendsView
+from clinic.api import auth
+from patients.api import MeView, MyProgramView
+
+router = SimpleRouter(trailing_slash=True)
+router.register("assessments", AssessmentViewSet, basename="assessment")
+
+urlpatterns = [
+    path("auth/csrf/", auth.CsrfView.as_view(), name="auth-csrf"),
+    path("auth/login/", auth.SessionLoginView.as_view(), name="auth-login"),
+    path("auth/logout/", auth.SessionLogoutView.as_view(), name="auth-logout"),
+    path("auth/token/", auth.TokenLoginView.as_view(), name="auth-token"),
+    path("auth/token/logout/", auth.TokenLogoutView.as_view(), name="auth-token-logout"),
+    path("auth/token/logout-all/", auth.TokenLogoutAllView.as_view(), name="auth-token-logout-all"),
+    path("auth/activate/", auth.ActivateView.as_view(), name="auth-activate"),
+    path("me/", MeView.as_view(), name="me"),
+    path("me/program/", MyProgramView.as_view(), name="me-program"),
+    path("me/trends/", TrendsView.as_view(), name="me-trends"),
+    path("assessments/due/", DueView.as_view(), name="assessments-due"),
+    path("", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]

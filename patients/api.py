@@ -1,0 +1,113 @@
+"""Patient endpoints: the patient's own record and current program."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinic.api.permissions import IsPatient
+from patients.models import Patient
+from programs.models import Enrollment, Exercise
+
+
+class ClinicOut(serializers.Serializer):  # type: ignore[type-arg]
+    name = serializers.CharField()
+    timezone = serializers.CharField()
+
+
+class TherapistOut(serializers.Serializer):  # type: ignore[type-arg]
+    display_name = serializers.CharField()
+
+
+class ProgramBriefOut(serializers.Serializer):  # type: ignore[type-arg]
+    name = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class EnrollmentOut(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    program = ProgramBriefOut()
+    phase = serializers.CharField()
+    phase_since = serializers.DateField()
+
+
+class MeOut(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    first_name = serializers.CharField()
+    email = serializers.EmailField()
+    clinic = ClinicOut()
+    therapist = TherapistOut()
+    enrollment = EnrollmentOut(allow_null=True)
+
+
+class ExerciseOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = Exercise
+        fields = ["name", "instructions", "region", "sets", "reps", "hold_seconds"]
+
+
+class ProgramOut(serializers.Serializer):  # type: ignore[type-arg]
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    description = serializers.CharField()
+    phase = serializers.CharField()
+    phase_since = serializers.DateField()
+    exercises = ExerciseOut(many=True)
+
+
+def _own_patient(request: Request) -> Patient:
+    patient = Patient.objects.visible_to(request.user).select_related("clinic", "therapist").first()
+    if patient is None:  # IsPatient ran first: not reachable, kept as a guard
+        raise NotFound()
+    return patient
+
+
+def _active_enrollment(patient: Patient) -> Enrollment | None:
+    return Enrollment.objects.filter(patient=patient, active=True).select_related("program").first()
+
+
+class MeView(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(responses=MeOut)
+    def get(self, request: Request) -> Response:
+        """The patient, their clinic, therapist and current enrollment."""
+        patient = _own_patient(request)
+        enrollment = _active_enrollment(patient)
+        body: dict[str, Any] = {
+            "id": patient.pk,
+            "first_name": patient.first_name,
+            "email": patient.email,
+            "clinic": patient.clinic,
+            "therapist": patient.therapist,
+            "enrollment": enrollment,
+        }
+        return Response(MeOut(body).data)
+
+
+class MyProgramView(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(responses=ProgramOut)
+    def get(self, request: Request) -> Response:
+        """The current program with its exercises; 404 when not enrolled."""
+        patient = _own_patient(request)
+        enrollment = _active_enrollment(patient)
+        if enrollment is None:
+            raise NotFound("You are not enrolled in a program.")
+        program = enrollment.program
+        body = {
+            "name": program.name,
+            "kind": program.kind,
+            "description": program.description,
+            "phase": enrollment.phase,
+            "phase_since": enrollment.phase_since,
+            "exercises": list(program.exercises.all()),
+        }
+        return Response(ProgramOut(body).data)
