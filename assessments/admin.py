@@ -1,2 +1,312 @@
+"""Admin: the therapist's alert queue and triage, entries, the outbox, and rule thresholds."""
 
-# Register your models here.
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from assessments import rules
+from assessments.alerts import alert_acknowledge, alert_resolve
+from assessments.models import Alert, Entry, OutgoingEmail, RuleSet
+from clinic.admin_scoping import ClinicScopedAdmin
+from patients.models import staff_profile
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """Unresolved alerts by default; 'All' includes the resolved ones."""
+
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("unresolved", "Unresolved"), ("mine", "My caseload, unresolved"), ("all", "All")]
+
+    def value(self) -> str:
+        return super().value() or "unresolved"
+
+    def choices(self, changelist: Any) -> Any:
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "all":
+            return queryset
+        queryset = queryset.exclude(status=Alert.Status.RESOLVED)
+        profile = staff_profile(request.user)
+        if self.value() == "mine" and profile is not None:
+            queryset = queryset.filter(therapist=profile)
+        return queryset
+
+
+class TriageActionForm(ActionForm):
+    note = forms.CharField(required=False, label="Resolution note", max_length=2000)
+
+
+class AlertForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Alert
+        fields = ["status", "resolution_note"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        previous = Alert.objects.values_list("status", flat=True).get(pk=self.instance.pk)
+        status = data.get("status")
+        if previous == Alert.Status.RESOLVED and status != previous:
+            raise ValidationError("A resolved alert cannot be re-opened; later entries raise a new one.")
+        if previous == Alert.Status.ACKNOWLEDGED and status == Alert.Status.OPEN:
+            raise ValidationError({"status": "An acknowledged alert cannot go back to open."})
+        if status == Alert.Status.RESOLVED and previous != status and not (data.get("resolution_note") or "").strip():
+            raise ValidationError({"resolution_note": "Say how the alert was resolved."})
+        return data
+
+
+@admin.register(Alert)
+class AlertAdmin(ClinicScopedAdmin):
+    form = AlertForm
+    action_form = TriageActionForm
+    list_display = [
+        "severity_badge",
+        "rule_id",
+        "title",
+        "caseload_ref",
+        "therapist",
+        "status",
+        "raised_at",
+        "last_evidence_at",
+    ]
+    list_display_links = ["rule_id", "title"]
+    list_filter = [QueueFilter, "severity", "rule_id", "status"]
+    list_select_related = ["patient", "therapist"]
+    search_fields = ["patient__caseload_ref", "rule_id", "title"]
+    actions = ["acknowledge", "resolve"]
+    readonly_fields = [
+        "patient_link",
+        "therapist",
+        "rule_id",
+        "title",
+        "qualifier",
+        "severity",
+        "criteria",
+        "values_table",
+        "evidence_table",
+        "rationale",
+        "ruleset_version",
+        "thresholds_json",
+        "raised_at",
+        "last_evidence_at",
+        "acknowledged_at",
+        "acknowledged_by",
+        "resolved_at",
+        "resolved_by",
+    ]
+    fieldsets = [
+        (None, {"fields": ["patient_link", "therapist", "rule_id", "title", "qualifier", "severity", "rationale"]}),
+        ("Evidence", {"fields": ["criteria", "values_table", "evidence_table"]}),
+        (
+            "Triage",
+            {
+                "fields": [
+                    "status",
+                    "resolution_note",
+                    "acknowledged_at",
+                    "acknowledged_by",
+                    "resolved_at",
+                    "resolved_by",
+                ]
+            },
+        ),
+        (
+            "Judged with",
+            {
+                "classes": ["collapse"],
+                "fields": ["ruleset_version", "thresholds_json", "raised_at", "last_evidence_at"],
+            },
+        ),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        qs = super().get_queryset(request)
+        profile = staff_profile(request.user)
+        mine = When(therapist=profile, then=Value(0)) if profile is not None else When(pk__lt=0, then=Value(0))
+        # Own caseload first, then urgent and high on top, newest first.
+        return qs.annotate(_mine=Case(mine, default=Value(1), output_field=IntegerField())).order_by(
+            "_mine", "severity_rank", "-raised_at"
+        )
+
+    @admin.display(description="Severity", ordering="severity_rank")
+    def severity_badge(self, obj: Alert) -> str:
+        colours = {"urgent": "#ba2121", "high": "#d97706", "routine": "#417690"}
+        return format_html(
+            '<strong style="color: {}">{}</strong>', colours.get(obj.severity, "#333"), obj.get_severity_display()
+        )
+
+    @admin.display(description="Caseload", ordering="patient__caseload_ref")
+    def caseload_ref(self, obj: Alert) -> str:
+        return obj.patient.caseload_ref
+
+    @admin.display(description="Patient")
+    def patient_link(self, obj: Alert) -> str:
+        url = reverse("admin:patients_patient_change", args=[obj.patient_id])
+        return format_html('<a href="{}">{}</a>', url, obj.patient)
+
+    @admin.display(description="Values")
+    def values_table(self, obj: Alert) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.values, indent=2, sort_keys=True))
+
+    @admin.display(description="Evidence entries")
+    def evidence_table(self, obj: Alert) -> str:
+        rows = (
+            (
+                e.get("kind"),
+                e.get("entry_id") or "-",
+                e.get("local_date"),
+                ", ".join(f"{k}={v}" for k, v in (e.get("values") or {}).items()),
+            )
+            for e in obj.evidence
+        )
+        return format_html(
+            "<table><tr><th>Kind</th><th>Entry</th><th>Date</th><th>Values</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description="Thresholds")
+    def thresholds_json(self, obj: Alert) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.thresholds, indent=2, sort_keys=True))
+
+    def save_model(self, request: HttpRequest, obj: Alert, form: Any, change: bool) -> None:
+        """Status changes go through the triage services; nothing else of an alert is editable."""
+        current = Alert.objects.get(pk=obj.pk)
+        if obj.status == Alert.Status.ACKNOWLEDGED and current.status == Alert.Status.OPEN:
+            alert_acknowledge(alert=current, by=request.user)
+        elif obj.status == Alert.Status.RESOLVED and current.status != Alert.Status.RESOLVED:
+            alert_resolve(alert=current, by=request.user, note=form.cleaned_data.get("resolution_note", ""))
+
+    @admin.action(description="Acknowledge selected alerts", permissions=["change"])
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        done = 0
+        for alert in queryset.exclude(status=Alert.Status.RESOLVED):
+            alert_acknowledge(alert=alert, by=request.user)
+            done += 1
+        self.message_user(request, f"Acknowledged {done} alert(s).", messages.SUCCESS)
+
+    @admin.action(description="Resolve selected alerts (with the note below)", permissions=["change"])
+    def resolve(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        note = request.POST.get("note", "")
+        if not note.strip():
+            self.message_user(request, "Write a resolution note to resolve alerts.", messages.ERROR)
+            return
+        done = 0
+        for alert in queryset.exclude(status=Alert.Status.RESOLVED):
+            alert_resolve(alert=alert, by=request.user, note=note)
+            done += 1
+        self.message_user(request, f"Resolved {done} alert(s).", messages.SUCCESS)
+
+
+@admin.register(Entry)
+class EntryAdmin(ClinicScopedAdmin):
+    list_display = [
+        "occurred_at",
+        "caseload_ref",
+        "kind",
+        "phase",
+        "back_pain_now",
+        "back_stiffness_now",
+        "back_pain_avg_7d",
+        "red_flag",
+        "scanned_at",
+    ]
+    list_filter = ["kind", "phase"]
+    list_select_related = ["patient"]
+    search_fields = ["patient__caseload_ref"]
+    date_hierarchy = "occurred_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # entries are immutable
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Caseload", ordering="patient__caseload_ref")
+    def caseload_ref(self, obj: Entry) -> str:
+        return obj.patient.caseload_ref
+
+    @admin.display(description="Red flag", boolean=True)
+    def red_flag(self, obj: Entry) -> bool:
+        return obj.has_red_flag
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(ClinicScopedAdmin):
+    list_display = ["key", "to", "subject", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
+    list_filter = ["status"]
+    search_fields = ["key", "to"]
+    readonly_fields = [
+        "key",
+        "clinic",
+        "to",
+        "subject",
+        "body_text",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "sent_at",
+        "last_error",
+        "created_at",
+    ]
+    exclude = ["body_html"]
+    actions = ["requeue"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Re-queue failed emails", permissions=["change"])
+    def requeue(self, request: HttpRequest, queryset: QuerySet[OutgoingEmail]) -> None:
+        from django.utils import timezone
+
+        count = queryset.filter(status=OutgoingEmail.Status.FAILED).update(
+            status=OutgoingEmail.Status.RETRY, next_attempt_at=timezone.now(), attempts=0
+        )
+        self.message_user(request, f"Re-queued {count} email(s).", messages.SUCCESS)
+
+
+class RuleSetForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = RuleSet
+        fields = ["name", "version", "params", "is_active", "notes"]
+        help_texts = {
+            "params": 'Overrides of the defaults, e.g. {"r03_window_days": 10}. Defaults: '
+            + json.dumps(rules.DEFAULT_PARAMS.to_dict(), sort_keys=True),
+        }
+
+
+@admin.register(RuleSet)
+class RuleSetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = RuleSetForm
+    list_display = ["name", "version", "is_active", "created_at"]
+    list_filter = ["is_active"]

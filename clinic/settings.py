@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfoNotFoundError
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -354,7 +355,12 @@ CELERY_ENABLE_UTC = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Beat only ticks; the database decides what is due. Edited in the admin (Periodic tasks).
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "sweep-unscanned-entries": {"task": "assessments.sweep_unscanned", "schedule": 30.0},
+    "sweep-outbox": {"task": "assessments.sweep_outbox", "schedule": 30.0},
+    "send-digests": {"task": "assessments.send_digests", "schedule": 300.0},
+    "evaluate-enrolled-daily": {"task": "assessments.evaluate_enrolled", "schedule": crontab(minute=15, hour=3)},
+}
 
 # --- Logging -------------------------------------------------------------------------------------
 LOG_LEVEL = _read("LOG_LEVEL", lambda raw: raw.upper(), "INFO")

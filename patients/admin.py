@@ -15,11 +15,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from assessments.models import Alert
 from clinic.admin_scoping import ClinicScopedAdmin
 from patients.models import Clinic, Invitation, Patient, Therapist, staff_clinic_id, staff_profile
 from patients.services import invitation_issue
 from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition
-from programs.services import enrollment_transition
+from programs.services import enrollment_transition, readiness_snapshot
 
 
 class ClinicForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -129,11 +130,49 @@ class OutcomeScoreInline(admin.TabularInline):  # type: ignore[type-arg]
     fields = ["instrument", "score", "recorded_on", "entered_by"]
     readonly_fields = ["entered_by"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # Each row shows who entered it: one join instead of a user query per score.
+        return super().get_queryset(request).select_related("entered_by")
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class OpenAlertInline(admin.TabularInline):  # type: ignore[type-arg]
+    """The patient's unresolved alerts with their evidence (triage happens on the alert page)."""
+
+    model = Alert
+    extra = 0
+    fields = ["severity", "rule_id", "title", "status", "raised_at", "evidence_summary"]
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = "Open alerts"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).exclude(status=Alert.Status.RESOLVED)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Evidence")
+    def evidence_summary(self, obj: Alert) -> str:
+        return format_html_join(
+            "",
+            "<div>{} {}: {}</div>",
+            (
+                (e.get("local_date"), e.get("kind"), ", ".join(f"{k}={v}" for k, v in (e.get("values") or {}).items()))
+                for e in obj.evidence
+            ),
+        )
 
 
 class PatientForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -149,7 +188,7 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
     list_display_links = ["caseload_ref", "last_name"]
     list_select_related = ["therapist", "clinic"]
     search_fields = ["first_name", "last_name", "email", "caseload_ref"]
-    inlines = [EnrollmentInline, OutcomeScoreInline]
+    inlines = [OpenAlertInline, EnrollmentInline, OutcomeScoreInline]
     readonly_fields = ["caseload_ref", "portal_account", "phase_history", "transition_link"]
     actions = ["send_invitation"]
     show_audit_history = True
@@ -284,8 +323,18 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
                     request, f"Moved to {transition.get_to_phase_display()} from {transition.effective_date}."
                 )
                 return HttpResponseRedirect(reverse("admin:patients_patient_change", args=[patient.pk]))
+        readiness = None
+        if enrollment.phase == Phase.TREATMENT:
+            ratings = form.cleaned_data if form.is_bound and form.is_valid() else {}
+            readiness = readiness_snapshot(
+                patient=patient,
+                irritability_low=ratings.get("irritability_low"),
+                neuro_screen_clear=ratings.get("neuro_screen_clear"),
+                motor_control_ok=ratings.get("motor_control_ok"),
+            )
         context = {
             **self.admin_site.each_context(request),
+            "readiness": readiness,
             "title": f"Move {patient.caseload_ref} to another phase",
             "opts": self.model._meta,
             "original": patient,

@@ -50,6 +50,13 @@ def enrollment_transition(
                 {"effective_date": f"The effective date cannot be before the phase began ({locked.phase_since})."}
             )
         snapshot = readiness or {}
+        if not snapshot and locked.phase == Phase.TREATMENT and to_phase == Phase.STABILIZATION:
+            snapshot = readiness_snapshot(
+                patient=locked.patient,
+                irritability_low=irritability_low,
+                neuro_screen_clear=neuro_screen_clear,
+                motor_control_ok=motor_control_ok,
+            )
         if _has_unmet_criterion(snapshot) and not reason:
             raise ValidationError({"reason": "The readiness check is not fully met: record the reason for moving now."})
         transition = PhaseTransition.objects.create(
@@ -69,6 +76,23 @@ def enrollment_transition(
         locked.save(update_fields=["phase", "phase_since"])
     enrollment.refresh_from_db()
     return transition
+
+
+def readiness_snapshot(
+    *, patient: Any, irritability_low: bool | None, neuro_screen_clear: bool | None, motor_control_ok: bool | None
+) -> dict[str, Any]:
+    """The readiness check treatment -> stabilization (RULES.md), as stored on the transition."""
+    from assessments.loader import readiness_context
+
+    report = readiness_context(
+        patient=patient,
+        ratings={
+            "irritability_low": irritability_low,
+            "neuro_screen_clear": neuro_screen_clear,
+            "motor_control_ok": motor_control_ok,
+        },
+    )
+    return report.to_dict()
 
 
 def _has_unmet_criterion(snapshot: dict[str, Any]) -> bool:

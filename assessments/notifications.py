@@ -1,0 +1,173 @@
+"""Emails to therapists (immediate alerts, digests) and reminders to patients, written to the outbox.
+
+Content follows RULES.md "Email minimum information": the subject carries the clinic, the severity and
+the rule title, never the patient's name; the body a caseload reference, the rule id and version, the
+triggering values and dates, the rationale and the admin link. Never a name, a birth date or free text.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from assessments.models import Alert, OutgoingEmail, Severity
+from patients.models import Clinic, Patient, Therapist
+
+logger = logging.getLogger(__name__)
+
+
+def wants_immediate_email(alert: Alert, clinic: Clinic) -> bool:
+    if alert.status == Alert.Status.RESOLVED:
+        return False
+    if alert.severity == Severity.URGENT:
+        return True
+    return alert.severity == Severity.HIGH and clinic.email_high_immediately
+
+
+def admin_url(name: str, *args: Any) -> str:
+    return f"{settings.SITE_URL}{reverse(name, args=args)}"
+
+
+def _alert_context(alert: Alert, patient: Patient) -> dict[str, Any]:
+    return {
+        "alert": alert,
+        "caseload_ref": patient.caseload_ref,
+        "clinic": patient.clinic,
+        "evidence": alert.evidence,
+        "values": alert.values,
+        "link": admin_url("admin:assessments_alert_change", alert.pk),
+    }
+
+
+def _write(
+    *, key: str, clinic: Clinic, to: str, subject: str, context: dict[str, Any], template: str
+) -> OutgoingEmail | None:
+    """Write one outbox row; None when the key exists already (the email was queued before)."""
+    text = render_to_string(f"assessments/email/{template}.txt", context)
+    html = render_to_string(f"assessments/email/{template}.html", context)
+    try:
+        with transaction.atomic():
+            return OutgoingEmail.objects.create(
+                key=key,
+                clinic=clinic,
+                to=to,
+                subject=subject[:200],
+                body_text=text,
+                body_html=html,
+                next_attempt_at=timezone.now(),
+            )
+    except IntegrityError:
+        return None
+
+
+def queue_alert_email(*, alert: Alert, patient: Patient) -> OutgoingEmail | None:
+    """The immediate email of an alert to its therapist, once per alert (key ``alert:<id>:immediate``)."""
+    therapist = alert.therapist if alert.therapist_id == patient.therapist_id else patient.therapist
+    subject = f"[{patient.clinic.name}] {alert.get_severity_display().upper()}: {alert.title}"
+    return _write(
+        key=f"alert:{alert.pk}:immediate",
+        clinic=patient.clinic,
+        to=therapist.user.email,
+        subject=subject,
+        context=_alert_context(alert, patient),
+        template="alert",
+    )
+
+
+# --- digests ---------------------------------------------------------------------------------------
+
+
+def next_digest_at(clinic: Clinic, after: datetime) -> datetime:
+    """The first digest instant strictly after ``after``: the clinic's local digest hour on a digest day.
+
+    Computed on local calendar dates, so it stays at the local hour across daylight-saving changes; an
+    hour that does not exist locally (spring forward) maps to the instant just after the gap.
+    """
+    tz = clinic.tz
+    local = after.astimezone(tz)
+    days = {int(d) for d in clinic.digest_weekdays}
+    for offset in range(0, 8):
+        day = local.date() + timedelta(days=offset)
+        if day.weekday() not in days:
+            continue
+        candidate = datetime.combine(day, time(clinic.digest_hour), tzinfo=tz)
+        # Normalise non-existent local times through UTC and back.
+        candidate = candidate.astimezone(UTC).astimezone(tz)
+        if candidate > after:
+            return candidate.astimezone(UTC)
+    raise ValueError("the clinic has no digest weekday")
+
+
+def digest_due(now: datetime, limit: int = 200) -> list[Therapist]:
+    """Therapists whose digest is due, or who have no digest time yet. Bounded."""
+    return list(
+        Therapist.objects.filter(Q(next_digest_at__lte=now) | Q(next_digest_at__isnull=True))
+        .select_related("clinic", "user")
+        .order_by("next_digest_at")[:limit]
+    )
+
+
+def digest_send(*, therapist: Therapist, now: datetime) -> OutgoingEmail | None:
+    """Write the digest of one therapist if it is due, and move the next digest time on.
+
+    Claimed by compare-and-swap on ``next_digest_at``: two beat ticks or two workers handling the same
+    therapist produce one digest. No digest when there is nothing to say.
+    """
+    clinic = therapist.clinic
+    with transaction.atomic():
+        previous_due = therapist.next_digest_at
+        upcoming = next_digest_at(clinic, now)
+        claimed = (
+            Therapist.objects.filter(pk=therapist.pk, next_digest_at=previous_due).update(next_digest_at=upcoming)
+            if previous_due is not None
+            else Therapist.objects.filter(pk=therapist.pk, next_digest_at__isnull=True).update(next_digest_at=upcoming)
+        )
+        if claimed != 1 or previous_due is None:
+            # First run only schedules; a lost race means someone else handled it.
+            return None
+        since = therapist.last_digest_at
+        alerts = list(
+            Alert.objects.filter(therapist=therapist)
+            .filter(~Q(status=Alert.Status.RESOLVED) | (Q(raised_at__gt=since) if since else Q(pk__in=[])))
+            .select_related("patient")
+            .order_by("severity_rank", "-raised_at")
+        )
+        Therapist.objects.filter(pk=therapist.pk).update(last_digest_at=now)
+        if not alerts:
+            return None
+        new = [a for a in alerts if since is None or a.raised_at > since]
+        local_day: date = previous_due.astimezone(clinic.tz).date()
+        context = {
+            "clinic": clinic,
+            "therapist": therapist,
+            "new": [_digest_row(a) for a in new],
+            "still_open": [_digest_row(a) for a in alerts if a not in new and a.status != Alert.Status.RESOLVED],
+            "day": local_day,
+            "queue_link": admin_url("admin:assessments_alert_changelist"),
+        }
+        email = _write(
+            key=f"digest:{therapist.pk}:{local_day.isoformat()}",
+            clinic=clinic,
+            to=therapist.user.email,
+            subject=f"[{clinic.name}] Alert digest for {local_day:%a %d %b}: {len(new)} new, {len(alerts)} listed",
+            context=context,
+            template="digest",
+        )
+        Alert.objects.filter(pk__in=[a.pk for a in new], digested_at__isnull=True).update(digested_at=now)
+    return email
+
+
+def _digest_row(alert: Alert) -> dict[str, Any]:
+    return {
+        "alert": alert,
+        "caseload_ref": alert.patient.caseload_ref,
+        "link": admin_url("admin:assessments_alert_change", alert.pk),
+    }

@@ -1,0 +1,84 @@
+"""Celery tasks: thin interfaces that take ids, call one service, and are safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from celery import shared_task
+from django.utils import timezone
+
+from assessments.notifications import digest_due, digest_send
+from assessments.outbox import outbox_send, outbox_sweep
+from assessments.scanning import scan_patients, unscanned_patient_ids
+from patients.models import Patient
+
+logger = logging.getLogger(__name__)
+
+BATCH = 200
+# The sweep leaves fresh entries to the task enqueued on commit.
+SWEEP_DELAY = timedelta(seconds=30)
+
+
+@shared_task(name="assessments.scan_patient")
+def scan_patient(patient_id: int) -> dict[str, Any]:
+    report = scan_patients([patient_id])
+    return {"findings": report.findings, "created": report.created, "updated": report.updated}
+
+
+@shared_task(name="assessments.sweep_unscanned")
+def sweep_unscanned() -> dict[str, Any]:
+    """Scan every patient with entries left unscanned (a lost message, a broker outage), in bounded batches."""
+    ids = unscanned_patient_ids(older_than=timezone.now() - SWEEP_DELAY, limit=BATCH)
+    if not ids:
+        return {"patients": 0}
+    report = scan_patients(ids)
+    if report.failed:
+        logger.error("sweep: %s patient scan(s) failed: ids %s", len(report.failed), report.failed)
+    if len(ids) == BATCH:
+        sweep_unscanned.delay()  # more remain: continue in a fresh task
+    return {"patients": report.patients, "created": report.created, "failed": len(report.failed)}
+
+
+@shared_task(name="assessments.evaluate_enrolled")
+def evaluate_enrolled(after_id: int = 0) -> dict[str, Any]:
+    """Daily: run the rules for every enrolled patient (time-based rules such as R-11), a batch per task."""
+    ids = list(
+        Patient.objects.active()
+        .filter(pk__gt=after_id, enrollments__active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    if not ids:
+        return {"patients": 0}
+    report = scan_patients(ids)
+    if len(ids) == BATCH:
+        evaluate_enrolled.delay(after_id=ids[-1])
+    return {"patients": report.patients, "created": report.created, "failed": len(report.failed)}
+
+
+@shared_task(name="assessments.send_email")
+def send_email(email_id: int) -> str:
+    return outbox_send(email_id=email_id)
+
+
+@shared_task(name="assessments.sweep_outbox")
+def sweep_outbox() -> dict[str, Any]:
+    sweep = outbox_sweep()
+    for email_id in sweep.due:
+        outbox_send(email_id=email_id)
+    return {"sent_or_tried": len(sweep.due), "stuck": sweep.stuck}
+
+
+@shared_task(name="assessments.send_digests")
+def send_digests() -> dict[str, Any]:
+    """Beat ticks; the database decides whose digest is due (clinic-local hour and weekdays)."""
+    now = timezone.now()
+    written = 0
+    for therapist in digest_due(now):
+        email = digest_send(therapist=therapist, now=now)
+        if email is not None:
+            written += 1
+            outbox_send(email_id=email.pk)
+    return {"digests": written}
