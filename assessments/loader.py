@@ -149,8 +149,13 @@ ENTRY_COLUMNS = (
 )  # fmt: skip
 
 
-def load_windows(patient_ids: list[int], *, now: datetime | None = None) -> list[PatientWindow]:
-    """Load the windows of a batch of patients: six queries, whatever the batch size."""
+def load_windows(
+    patient_ids: list[int], *, now: datetime | None = None, since: date | None = None
+) -> list[PatientWindow]:
+    """Load the windows of a batch of patients: six queries, whatever the batch size.
+
+    ``since`` widens every window back to that day (the replay reads the whole period it judges).
+    """
     now = now or timezone.now()
     patients = list(Patient.objects.filter(pk__in=patient_ids).select_related("clinic", "therapist__user"))
     if not patients:
@@ -173,6 +178,8 @@ def load_windows(patient_ids: list[int], *, now: datetime | None = None) -> list
         if enrollment is not None:
             start = min(start, enrollment.phase_since - LOOKBACK)
         start = max(start, today - MAX_WINDOW)
+        if since is not None:
+            start = min(start, since)
         windows[patient.pk] = PatientWindow(
             patient=patient,
             enrollment=enrollment,

@@ -315,7 +315,7 @@ if "EMAIL_FILE_PATH" in _email:
     EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
 
 # --- Celery --------------------------------------------------------------------------------------
-_broker_default = "filesystem://"
+_broker_default = "filesystem://localhost/"
 CELERY_BROKER_URL = _read(
     "CELERY_BROKER_URL",
     _url_with_scheme("redis", "rediss", "amqp", "amqps", "filesystem", "memory"),

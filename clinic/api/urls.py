@@ -5,11 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from assessments.api import AssessmentViewSet, DueView, TrendsView
+from assessments.api_alerts import AlertViewSet
 from clinic.api import auth
 from patients.api import MeView, MyProgramView
 
 router = SimpleRouter(trailing_slash=True)
 router.register("assessments", AssessmentViewSet, basename="assessment")
+router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = [
     path("auth/csrf/", auth.CsrfView.as_view(), name="auth-csrf"),

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from assessments.demo import history_create
 from patients.models import Clinic, Patient, Therapist
 from patients.services import therapist_create
 from programs.models import Enrollment, Exercise, Phase, Program
@@ -78,16 +79,23 @@ PROGRAMS: list[dict[str, Any]] = [
     },
 ]
 
-# first, last, email, therapist email, program, phase, days in phase
+# first, last, email, therapist email, program, phase, days in phase, history pattern (assessments.demo)
 PATIENTS = [
-    ("Maria", "Lopez", "maria.lopez@example.com", "jane.roe@demo.clinic", "Core stabilization", "stabilization", 21),
-    ("Tom", "Becker", "tom.becker@example.com", "jane.roe@demo.clinic", "Core stabilization", "stabilization", 28),
-    ("Aisha", "Khan", "aisha.khan@example.com", "jane.roe@demo.clinic", "Core stabilization", "stabilization", 24),
-    ("Peter", "Novak", "peter.novak@example.com", "jane.roe@demo.clinic", "Back pain treatment", "treatment", 30),
-    ("Lena", "Schulz", "lena.schulz@example.com", "sam.lee@demo.clinic", "Core stabilization", "stabilization", 25),
-    ("Omar", "Haddad", "omar.haddad@example.com", "sam.lee@demo.clinic", "Back pain treatment", "treatment", 20),
-    ("Grace", "Obi", "grace.obi@example.com", "sam.lee@demo.clinic", "Core stabilization", "stabilization", 35),
-]
+    ("Maria", "Lopez", "maria.lopez@example.com", "jane.roe@demo.clinic", "Core stabilization", "stabilization", 26,
+     "stiffening"),
+    ("Tom", "Becker", "tom.becker@example.com", "jane.roe@demo.clinic", "Core stabilization", "stabilization", 28,
+     "thigh_neural"),
+    ("Aisha", "Khan", "aisha.khan@example.com", "jane.roe@demo.clinic", "Core stabilization", "stabilization", 24,
+     "neck_strain"),
+    ("Peter", "Novak", "peter.novak@example.com", "jane.roe@demo.clinic", "Back pain treatment", "treatment", 30,
+     "quiet"),
+    ("Lena", "Schulz", "lena.schulz@example.com", "sam.lee@demo.clinic", "Core stabilization", "stabilization", 25,
+     "pain_returning"),
+    ("Omar", "Haddad", "omar.haddad@example.com", "sam.lee@demo.clinic", "Back pain treatment", "treatment", 27,
+     "red_flag"),
+    ("Grace", "Obi", "grace.obi@example.com", "sam.lee@demo.clinic", "Core stabilization", "stabilization", 35,
+     "soreness"),
+]  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -103,8 +111,12 @@ class Command(BaseCommand):
             clinic = self._clinic()
             staff = {email: self._staff(clinic, email, name, admin) for email, name, admin in STAFF}
             programs = {spec["name"]: self._program(spec) for spec in PROGRAMS}
-            for first, last, email, therapist_email, program, phase, days in PATIENTS:
-                self._patient(clinic, staff[therapist_email], first, last, email, programs[program], phase, days)
+            for first, last, email, therapist_email, program, phase, days, pattern in PATIENTS:
+                patient = self._patient(
+                    clinic, staff[therapist_email], first, last, email, programs[program], phase, days
+                )
+                enrollment = Enrollment.objects.get(patient=patient, active=True)
+                history_create(patient=patient, enrollment=enrollment, pattern=pattern)
         if not options["quiet_logins"]:
             self.stdout.write(self.logins())
 
@@ -115,6 +127,8 @@ class Command(BaseCommand):
             f"  clinic administrator  admin@demo.clinic / {DEMO_PASSWORD}",
             f"  therapist             jane.roe@demo.clinic / {DEMO_PASSWORD}",
             f"  therapist             sam.lee@demo.clinic / {DEMO_PASSWORD}",
+            f"Portal API: {settings.SITE_URL}/api/v1/docs/ (patients log in with email and password)",
+            *(f"  patient ({pattern:<14}) {email} / {DEMO_PASSWORD}" for _, _, email, *_, pattern in PATIENTS),
         ]
         return "\n".join(lines)
 

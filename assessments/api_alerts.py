@@ -1,0 +1,78 @@
+"""Therapist endpoints: the alerts visible to the caller, acknowledge and resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from assessments.alerts import alert_acknowledge, alert_resolve
+from assessments.models import Alert, Severity
+from clinic.api.fields import StrictCharField, StrictSerializerMixin
+from clinic.api.permissions import IsTherapist
+
+
+class AlertOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    patient = serializers.IntegerField(source="patient_id")
+    caseload_ref = serializers.CharField(source="patient.caseload_ref")
+    therapist = serializers.CharField(source="therapist.display_name")
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id", "patient", "caseload_ref", "therapist", "rule_id", "rule_slug", "title", "qualifier", "severity",
+            "status", "criteria", "values", "evidence", "rationale", "ruleset_version", "thresholds", "raised_at",
+            "last_evidence_at", "acknowledged_at", "resolved_at", "resolution_note",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ResolveIn(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
+    note = StrictCharField(max_length=2000)
+
+
+class AlertFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Alert.Status.choices)
+    severity = django_filters.ChoiceFilter(choices=Severity.choices)
+    patient = django_filters.NumberFilter(field_name="patient_id")
+
+    class Meta:
+        model = Alert
+        fields = ["status", "severity", "patient"]
+
+
+class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Alerts of the caller's clinic, most severe first. Another clinic's alert is a 404."""
+
+    permission_classes = [IsTherapist]
+    serializer_class = AlertOut
+    filterset_class = AlertFilter
+
+    def get_queryset(self) -> QuerySet[Alert]:
+        return (
+            Alert.objects.visible_to(self.request.user)
+            .select_related("patient", "therapist")
+            .order_by("severity_rank", "-raised_at", "-id")
+        )
+
+    @extend_schema(request=None, responses=AlertOut)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: Any = None) -> Response:
+        """open -> acknowledged."""
+        alert = alert_acknowledge(alert=self.get_object(), by=request.user)
+        return Response(AlertOut(alert).data)
+
+    @extend_schema(request=ResolveIn, responses=AlertOut)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: Any = None) -> Response:
+        """-> resolved, with a note saying how."""
+        data = ResolveIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = alert_resolve(alert=self.get_object(), by=request.user, note=data.validated_data["note"])
+        return Response(AlertOut(alert).data)
