@@ -61,7 +61,7 @@ class AlertForm(forms.ModelForm):  # type: ignore[type-arg]
         fields = ["status", "resolution_note"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         previous = Alert.objects.values_list("status", flat=True).get(pk=self.instance.pk)
         status = data.get("status")
         if previous == Alert.Status.RESOLVED and status != previous:
@@ -144,13 +144,14 @@ class AlertAdmin(ClinicScopedAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        qs = super().get_queryset(request)
+        qs: QuerySet[Any] = super().get_queryset(request)
         profile = staff_profile(request.user)
         mine = When(therapist=profile, then=Value(0)) if profile is not None else When(pk__lt=0, then=Value(0))
         # Own caseload first, then urgent and high on top, newest first.
-        return qs.annotate(_mine=Case(mine, default=Value(1), output_field=IntegerField())).order_by(
-            "_mine", "severity_rank", "-raised_at"
-        )
+        ordered: QuerySet[Any] = qs.annotate(
+            _mine=Case(mine, default=Value(1), output_field=IntegerField())
+        ).order_by("_mine", "severity_rank", "-raised_at")
+        return ordered
 
     @admin.display(description="Severity", ordering="severity_rank")
     def severity_badge(self, obj: Alert) -> str:

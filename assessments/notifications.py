@@ -171,3 +171,53 @@ def _digest_row(alert: Alert) -> dict[str, Any]:
         "caseload_ref": alert.patient.caseload_ref,
         "link": admin_url("admin:assessments_alert_change", alert.pk),
     }
+
+
+# --- patient reminders -----------------------------------------------------------------------------
+
+# Reminders go out only in the patient's daytime (clinic time zone).
+REMINDER_HOURS = range(9, 20)
+# A post-workout reminder when the week ends within this time and entries are still expected.
+POST_WORKOUT_REMIND_BEFORE = timedelta(days=2)
+
+
+def reminders_send(*, now: datetime) -> list[OutgoingEmail]:
+    """Queue at most one reminder per due item (key ``reminder:<patient>:<kind>:<due local date>``).
+
+    Weekly check-ins are reminded once overdue; post-workout entries when the week ends within two days
+    and some are still expected. Only patients with a portal account, between 09:00 and 20:00 local.
+    """
+    from assessments import questionnaires as q
+    from assessments.selectors import due_items
+    from programs.models import Enrollment
+
+    written: list[OutgoingEmail] = []
+    enrollments = (
+        Enrollment.objects.filter(active=True, patient__status=Patient.Status.ACTIVE, patient__user__isnull=False)
+        .select_related("patient__clinic")
+        .order_by("pk")
+    )
+    # One query per enrolled patient for its due items: bounded by the caseload, run hourly.
+    for enrollment in enrollments.iterator(chunk_size=500):
+        patient = enrollment.patient
+        clinic = patient.clinic
+        if now.astimezone(clinic.tz).hour not in REMINDER_HOURS:
+            continue
+        for item in due_items(patient=patient, enrollment=enrollment, now=now):
+            if item.kind == q.WEEKLY and not item.overdue:
+                continue
+            if item.kind == q.POST_WORKOUT and item.due_at - now > POST_WORKOUT_REMIND_BEFORE:
+                continue
+            due_day = item.due_at.astimezone(clinic.tz).date()
+            label = "weekly check-in" if item.kind == q.WEEKLY else "after-workout check-ins"
+            email = _write(
+                key=f"reminder:{patient.pk}:{item.kind}:{due_day.isoformat()}",
+                clinic=clinic,
+                to=patient.email,
+                subject=f"[{clinic.name}] Reminder: your {label}",
+                context={"clinic": clinic, "item": item, "label": label, "portal": settings.SITE_URL},
+                template="reminder",
+            )
+            if email is not None:
+                written.append(email)
+    return written

@@ -94,24 +94,3 @@ WEEKLY_FIELDS = (
     "systemic_flags",
 )
 LIST_FIELDS = ("thigh_nerve_qualities", "safety_screen", "systemic_flags")
-
-# The advice returned to the patient in the submit response (and repeated in the therapist's alert).
-ADVICE_CES = (
-    "Stop exercising. New numbness in the saddle area, changes in bladder or bowel control, or new "
-    "weakness or numbness in the legs need same-day emergency assessment: go to an emergency department "
-    "now. Your therapist has been alerted."
-)
-ADVICE_SYSTEMIC = (
-    "Please contact your doctor today about what you reported (fever or feeling unwell, unexplained weight "
-    "loss, unrelenting night pain, a fall or injury, or a new cancer diagnosis). Your therapist has been alerted."
-)
-
-
-def red_flag_advice(*, safety_screen: list[str] | None, systemic_flags: list[str] | None) -> list[dict[str, str]]:
-    """The urgent advice for red-flag answers, or an empty list."""
-    advice: list[dict[str, str]] = []
-    if safety_screen:
-        advice.append({"level": "urgent", "message": ADVICE_CES})
-    if systemic_flags:
-        advice.append({"level": "urgent", "message": ADVICE_SYSTEMIC})
-    return advice

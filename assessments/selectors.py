@@ -109,7 +109,7 @@ def trend_series(*, patient: Patient, days: int, now: datetime | None = None) ->
     )
     series = []
     for row in rows:
-        point = {"date": row.pop("day"), **row}
+        point: dict[str, Any] = {"date": row["day"], **{k: v for k, v in row.items() if k != "day"}}
         for key, value in point.items():
             if isinstance(value, float):
                 point[key] = round(value, 2)

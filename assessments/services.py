@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assessments import questionnaires as q
+from assessments import rules
 from assessments.models import Entry
 from patients.models import Patient
 from programs.models import Enrollment
@@ -61,9 +62,10 @@ def assessment_submit(
             note=answers.get("note") or "",
         )
         transaction.on_commit(lambda: _enqueue_scan(patient.pk), robust=True)
-    advice = q.red_flag_advice(
-        safety_screen=answers.get("safety_screen"), systemic_flags=answers.get("systemic_flags")
-    )
+    advice = [
+        {"level": a.level, "message": a.message}
+        for a in rules.red_flag_advice(answers.get("safety_screen") or (), answers.get("systemic_flags") or ())
+    ]
     return Submitted(entry=entry, advice=advice)
 
 

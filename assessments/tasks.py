@@ -9,7 +9,7 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
-from assessments.notifications import digest_due, digest_send
+from assessments.notifications import digest_due, digest_send, reminders_send
 from assessments.outbox import outbox_send, outbox_sweep
 from assessments.scanning import scan_patients, unscanned_patient_ids
 from patients.models import Patient
@@ -82,3 +82,12 @@ def send_digests() -> dict[str, Any]:
             written += 1
             outbox_send(email_id=email.pk)
     return {"digests": written}
+
+
+@shared_task(name="assessments.send_reminders")
+def send_reminders() -> dict[str, Any]:
+    """Hourly: at most one reminder per due self-assessment, in the patient's daytime."""
+    emails = reminders_send(now=timezone.now())
+    for email in emails:
+        outbox_send(email_id=email.pk)
+    return {"reminders": len(emails)}

@@ -33,7 +33,7 @@ class OutboxFolderBackend(BaseEmailBackend):
             final = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
             partial = final.with_suffix(".part")
             try:
-                partial.write_bytes(message.message().as_bytes(linesep="\r\n"))
+                partial.write_bytes(message.message().as_bytes())
                 os.replace(partial, final)
             except OSError:
                 if not self.fail_silently:

@@ -56,10 +56,8 @@ def _backlog() -> dict[str, Any]:
 
 
 def _email_backlog() -> dict[str, Any]:
-    try:
-        from assessments.models import OutgoingEmail  # type: ignore[attr-defined]
-    except ImportError:
-        return {}
+    from assessments.models import OutgoingEmail
+
     oldest = OutgoingEmail.objects.unsent().aggregate(oldest=Min("created_at"))["oldest"]
     return {"oldest_unsent_email_age_s": _age_seconds(oldest)}
 

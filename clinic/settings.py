@@ -163,7 +163,7 @@ TEMPLATES = [
 ]
 
 # --- Database ------------------------------------------------------------------------------------
-DATABASES = {
+DATABASES: dict[str, dict[str, Any]] = {
     "default": _read(
         "DATABASE_URL",
         lambda raw: env.db_url_config(_url_with_scheme("sqlite", "postgres", "postgresql", "pgsql")(raw)),
@@ -182,7 +182,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttles, lockouts) -----------------------------------------------------------------
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": _read(
         "CACHE_URL",
         lambda raw: env.cache_url_config(
@@ -359,6 +359,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "sweep-unscanned-entries": {"task": "assessments.sweep_unscanned", "schedule": 30.0},
     "sweep-outbox": {"task": "assessments.sweep_outbox", "schedule": 30.0},
     "send-digests": {"task": "assessments.send_digests", "schedule": 300.0},
+    "patient-reminders": {"task": "assessments.send_reminders", "schedule": crontab(minute=5)},
     "evaluate-enrolled-daily": {"task": "assessments.evaluate_enrolled", "schedule": crontab(minute=15, hour=3)},
 }
 

@@ -62,6 +62,11 @@ class TherapistAdmin(ClinicScopedAdmin):
     search_fields = ["display_name", "user__email"]
     readonly_fields = ["user"]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A therapist needs a user and a password: `manage.py create_therapist` makes both. The add form
+        # here could not set the (read-only) user and failed with an IntegrityError.
+        return False
+
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         return ["clinic", "is_clinic_admin"] if request.user.is_superuser else ["is_clinic_admin"]
 
@@ -176,9 +181,24 @@ class OpenAlertInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 class PatientForm(forms.ModelForm):  # type: ignore[type-arg]
+    # Set per request by PatientAdmin.get_form for staff, whose form has no clinic field.
+    staff_clinic_id: int | None = None
+
     class Meta:
         model = Patient
         fields = ["clinic", "therapist", "first_name", "last_name", "birth_date", "email", "status"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()
+        # Without a clinic field Django skips the unique (clinic, email) constraint: check it here, or the
+        # database refuses the row with an IntegrityError (a 500).
+        clinic = cleaned.get("clinic")
+        clinic_id = clinic.pk if clinic is not None else self.staff_clinic_id or self.instance.clinic_id
+        email = (cleaned.get("email") or "").strip()
+        duplicates = Patient.objects.filter(clinic_id=clinic_id, email__iexact=email).exclude(pk=self.instance.pk)
+        if clinic_id is not None and email and duplicates.exists():
+            self.add_error("email", "A patient with this email already exists in this clinic.")
+        return cleaned
 
 
 @admin.register(Patient)
@@ -227,8 +247,9 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        if not request.user.is_superuser and "clinic" in form.base_fields:
-            del form.base_fields["clinic"]
+        if not request.user.is_superuser:
+            form.base_fields.pop("clinic", None)
+            form.staff_clinic_id = staff_clinic_id(request.user)
         return form
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:

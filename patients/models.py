@@ -44,9 +44,10 @@ class ClinicQuerySet(models.QuerySet["Clinic"]):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> ClinicQuerySet:
         if not user.is_authenticated:
             return self.none()
-        if user.is_superuser:
+        if getattr(user, "is_superuser", False):
             return self.all()
-        return self.filter(pk=staff_clinic_id(user))
+        clinic_id = staff_clinic_id(user)
+        return self.none() if clinic_id is None else self.filter(pk=clinic_id)
 
 
 class Clinic(models.Model):
@@ -89,7 +90,7 @@ class StaffQuerySet(models.QuerySet["Therapist"]):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> StaffQuerySet:
         if not user.is_authenticated:
             return self.none()
-        if user.is_superuser:
+        if getattr(user, "is_superuser", False):
             return self.all()
         clinic_id = staff_clinic_id(user)
         if clinic_id is None:
@@ -144,7 +145,7 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         """The one access path: superusers see all, staff their clinic, a patient only themselves."""
         if not user.is_authenticated:
             return self.none()
-        if user.is_superuser:
+        if getattr(user, "is_superuser", False):
             return self.all()
         clinic_id = staff_clinic_id(user)
         if clinic_id is not None:

@@ -102,6 +102,10 @@ class SessionLogoutView(APIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuthenticated]
 
+    def get_authenticate_header(self, request: Request) -> str:
+        # Without a WWW-Authenticate scheme DRF turns "not logged in" into a 403; API.md wants a 401.
+        return "Session"
+
     @extend_schema(request=None, responses={200: MessageSerializer})
     def post(self, request: Request) -> Response:
         logout(request._request)

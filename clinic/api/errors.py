@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -40,14 +41,26 @@ def error_body(errors: list[dict[str, str | None]]) -> dict[str, Any]:
     return {"errors": errors}
 
 
+def _raised_in_parser(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == "rest_framework.parsers":
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        exc = exceptions.ValidationError(detail=detail)
+        # get_error_detail keeps each message's code (future, too_old, discharged, invalid_token, ...).
+        exc = exceptions.ValidationError(detail=get_error_detail(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RecursionError) and _raised_in_parser(exc):
+        # json recurses once per nesting level: a hostile, deeply nested body is a 400, not a 500.
+        exc = exceptions.ParseError("JSON parse error - the document is nested too deeply.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -57,8 +70,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = getattr(exc, "detail", str(exc))
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         errors = [{"field": None, "code": str(code), "message": str(detail)}]
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        response["Retry-After"] = str(int(exc.wait) + 1)
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        response["Retry-After"] = str(int(wait) + 1)
     response.data = error_body(errors)
     return response
 
