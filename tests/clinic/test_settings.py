@@ -104,7 +104,7 @@ def test_nothing_configured_embeds_sqlite_filesystem_broker_and_outbox_folder(tm
     assert values == {
         "engine": "django.db.backends.sqlite3",
         "db": str(var / "db.sqlite3"),
-        "broker": "filesystem://",
+        "broker": "filesystem://localhost/",
         "queue": str(var / "broker" / "queue"),
         "email": "clinic.email.OutboxFolderBackend",
         "outbox": str(var / "outbox"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from assessments.demo import history_create
 from patients.models import Clinic, Patient, Therapist
 from patients.services import therapist_create
-from programs.models import Enrollment, Exercise, Phase, Program
+from programs.models import Enrollment, Exercise, Phase, PhaseTransition, Program
 
 User = get_user_model()
 
@@ -189,10 +189,16 @@ class Command(BaseCommand):
             )
             patient.full_clean()
             patient.save()
+        if patient.user_id is None:
+            user = User(username=email, email=email, first_name=first, last_name=last)
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            patient.user = user
+            patient.save(update_fields=["user"])
         if not Enrollment.objects.filter(patient=patient, active=True).exists():
             today = timezone.localdate(timezone=clinic.tz)
             since = today - timedelta(days=days)
-            Enrollment.objects.create(
+            enrollment = Enrollment.objects.create(
                 patient=patient,
                 program=program,
                 phase=phase,
@@ -201,4 +207,17 @@ class Command(BaseCommand):
                 post_workouts_per_week=program.post_workouts_per_week,
                 weekly_checkin_weekday=program.weekly_checkin_weekday,
             )
+            if phase == Phase.STABILIZATION:
+                # The recorded move into stabilization, as a therapist would have made it.
+                PhaseTransition.objects.create(
+                    enrollment=enrollment,
+                    from_phase=Phase.TREATMENT,
+                    to_phase=Phase.STABILIZATION,
+                    effective_date=since,
+                    by=therapist.user,
+                    reason="Pain settled, neurological screen clear, good motor control.",
+                    irritability_low=True,
+                    neuro_screen_clear=True,
+                    motor_control_ok=True,
+                )
         return patient

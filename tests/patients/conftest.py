@@ -1,0 +1,31 @@
+"""Fixtures of the patients tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from programs.models import Program
+from tests.factories import OutcomeScoreFactory
+from tests.patients.helpers import issue_invitation, record_transition
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Argon2 costs ~50 ms a password and the personas alone make a dozen users; MD5 keeps the suite quick."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def clinic_records(world: Any) -> None:
+    """Give every persona patient an invitation, a recorded phase transition and an outcome score.
+
+    The program templates (one per enrollment) are named after the patients, to tell them apart in lists.
+    """
+    for patient in (world.patient, world.other_patient, world.colleague_patient, world.foreign_patient):
+        enrollment = patient.enrollments.get()
+        Program.objects.filter(pk=enrollment.program_id).update(name=f"Program {patient.first_name}")
+        record_transition(enrollment)
+        OutcomeScoreFactory(patient=patient)
+        issue_invitation(patient)
