@@ -52,9 +52,14 @@ def require_redis(settings: Any) -> str:
 
 @pytest.fixture(autouse=True)
 def _isolated_state(settings: Any, tmp_path: Path) -> None:
-    """Each test gets an empty cache (throttles, lockouts) and its own outbox folder."""
+    """Each test gets an empty cache (throttles, lockouts) and its own outbox folder.
+
+    Passwords are hashed with MD5 here: Argon2 costs ~50 ms a password and the personas alone make a dozen
+    users. The production hasher list is checked by tests/clinic/test_settings.py in a subprocess.
+    """
     cache.clear()
     settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass

@@ -11,12 +11,6 @@ from tests.factories import OutcomeScoreFactory
 from tests.patients.helpers import issue_invitation, record_transition
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    """Argon2 costs ~50 ms a password and the personas alone make a dozen users; MD5 keeps the suite quick."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def clinic_records(world: Any) -> None:
     """Give every persona patient an invitation, a recorded phase transition and an outcome score.
