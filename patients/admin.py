@@ -46,6 +46,10 @@ class ClinicForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(Clinic)
 class ClinicAdmin(ClinicScopedAdmin):
     form = ClinicForm
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A new clinic belongs to no clinic administrator: only superusers create clinics.
+        return bool(request.user.is_superuser)
     list_display = ["name", "timezone", "digest_hour", "weekdays", "email_high_immediately"]
     search_fields = ["name"]
 
@@ -86,8 +90,10 @@ class CaseloadFilter(admin.SimpleListFilter):
 
     def value(self) -> str | None:
         value = super().value()
-        if value is None and staff_clinic_id(self.request.user) is not None:
-            return "mine"
+        if value is None:
+            # Therapists start on their own caseload; clinic administrators, who carry none, on the clinic.
+            profile = staff_profile(self.request.user)
+            return "mine" if profile is not None and not profile.is_clinic_admin else "all"
         return value
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -211,7 +217,7 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
     inlines = [OpenAlertInline, EnrollmentInline, OutcomeScoreInline]
     readonly_fields = ["caseload_ref", "portal_account", "phase_history", "transition_link"]
     actions = ["send_invitation"]
-    show_audit_history = True
+    show_auditlog_history_link = True
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         filters: list[Any] = [CaseloadFilter, "status", "enrollments__phase"]

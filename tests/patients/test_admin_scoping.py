@@ -51,11 +51,11 @@ CHANGELISTS: dict[str, tuple[str, Callable[[Any], str], dict[str, set[str] | Non
     "patient": (
         "/admin/patients/patient/",
         lambda p: p.first_name,
-        {  # defaults to the user's own caseload; a clinic administrator carries none
+        {  # defaults to the therapist's own caseload; a clinic administrator (no caseload) sees the clinic
             "therapist": {"Maria", "Tom"},
             "colleague": {"Lena"},
             "outsider": {"Otto"},
-            "clinic_admin": set(),
+            "clinic_admin": RIVERSIDE_PATIENTS,
             "superuser": EVERY_PATIENT,
         },
     ),

@@ -36,6 +36,8 @@ class Command(BaseCommand):
                 raise CommandError(f"Unknown program {options['program']!r}")
         elif options["phase_since"]:
             raise CommandError("--phase-since needs --program")
+        elif options["phase"] != Phase.TREATMENT:
+            raise CommandError("--phase needs --program")
         try:
             patient, issued = patient_invite(
                 clinic=clinic,
