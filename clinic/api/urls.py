@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from assessments.api import AssessmentViewSet, DueView, TrendsView
 from assessments.api_alerts import AlertViewSet
+from assessments.api_fhir import PatientFhirView
 from clinic.api import auth
 from patients.api import MeView, MyProgramView
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("me/program/", MyProgramView.as_view(), name="me-program"),
     path("me/trends/", TrendsView.as_view(), name="me-trends"),
     path("assessments/due/", DueView.as_view(), name="assessments-due"),
+    path("patients/<int:pk>/fhir/", PatientFhirView.as_view(), name="patient-fhir"),
     path("", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
