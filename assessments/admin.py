@@ -143,15 +143,14 @@ class AlertAdmin(ClinicScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        qs: QuerySet[Any] = super().get_queryset(request)
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        # The changelist puts this ordering (else Meta.ordering) before the queryset's own order_by, so the
+        # caseload-first order must be given here too, as an expression (the annotation does not exist yet).
         profile = staff_profile(request.user)
-        mine = When(therapist=profile, then=Value(0)) if profile is not None else When(pk__lt=0, then=Value(0))
-        # Own caseload first, then urgent and high on top, newest first.
-        ordered: QuerySet[Any] = qs.annotate(
-            _mine=Case(mine, default=Value(1), output_field=IntegerField())
-        ).order_by("_mine", "severity_rank", "-raised_at")
-        return ordered
+        if profile is None:
+            return ["severity_rank", "-raised_at"]
+        mine = Case(When(therapist=profile, then=Value(0)), default=Value(1), output_field=IntegerField())
+        return [mine.asc(), "severity_rank", "-raised_at"]
 
     @admin.display(description="Severity", ordering="severity_rank")
     def severity_badge(self, obj: Alert) -> str:

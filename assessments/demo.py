@@ -1,4 +1,4 @@
-"""Demo histories: a few weeks of self-assessments per demo patient, quiet ones and one per pattern.
+"""Demo histories: the self-assessments of each demo patient since enrollment, quiet ones and one per pattern.
 
 The newest entries carry the pattern, so the first scan after ``make run`` raises one alert per pattern:
 stiffening back (R-03), one-sided thigh ache not eased by stretching (R-04), neck strain during core work
@@ -101,14 +101,15 @@ WEEKLY_PATTERNS: dict[str, dict[str, Any]] = {
 SESSION_WEEKDAYS = (0, 2, 4)
 
 
-def history_create(*, patient: Patient, enrollment: Enrollment, pattern: str, weeks: int = 4) -> int:
-    """Write the demo history of one patient (nothing when they already have entries); return the count."""
+def history_create(*, patient: Patient, enrollment: Enrollment, pattern: str) -> int:
+    """Write the demo history of one patient since the enrollment began (nothing when they already have
+    entries); return the count."""
     if Entry.objects.filter(patient=patient).exists():
         return 0
     tz = patient.clinic.tz
     now = timezone.now()
     today = now.astimezone(tz).date()
-    start = today - timedelta(days=7 * weeks)
+    start = enrollment.started_on
     days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
     session_days = [d for d in days if d.weekday() in SESSION_WEEKDAYS]
     tail = PATTERNS[pattern]

@@ -124,14 +124,19 @@ def digest_send(*, therapist: Therapist, now: datetime) -> OutgoingEmail | None:
     clinic = therapist.clinic
     with transaction.atomic():
         previous_due = therapist.next_digest_at
+        if previous_due is not None and previous_due > now:
+            # Not due yet: writing it now would send it early and take the key of the real one.
+            return None
         upcoming = next_digest_at(clinic, now)
         claimed = (
             Therapist.objects.filter(pk=therapist.pk, next_digest_at=previous_due).update(next_digest_at=upcoming)
             if previous_due is not None
-            else Therapist.objects.filter(pk=therapist.pk, next_digest_at__isnull=True).update(next_digest_at=upcoming)
+            else Therapist.objects.filter(pk=therapist.pk, next_digest_at__isnull=True).update(
+                next_digest_at=upcoming, last_digest_at=now
+            )
         )
         if claimed != 1 or previous_due is None:
-            # First run only schedules; a lost race means someone else handled it.
+            # First run only schedules (and starts the "new since" clock); a lost race means someone else did it.
             return None
         since = therapist.last_digest_at
         alerts = list(

@@ -47,7 +47,10 @@ def replay_patients(
         day = since
         while day <= window.today:
             if enrollment is not None:
-                phase, phase_since = _phase_on(day, history[enrollment.pk], enrollment.phase, enrollment.started_on)
+                # Without a recorded transition the phase began on the enrollment's phase_since, as the scan reads it.
+                transitions = history[enrollment.pk]
+                started = enrollment.started_on if transitions else enrollment.phase_since
+                phase, phase_since = _phase_on(day, transitions, enrollment.phase, started)
             else:
                 phase, phase_since = Phase.TREATMENT, day
             context = dataclasses.replace(

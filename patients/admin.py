@@ -352,7 +352,8 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
                 return HttpResponseRedirect(reverse("admin:patients_patient_change", args=[patient.pk]))
         readiness = None
         if enrollment.phase == Phase.TREATMENT:
-            ratings = form.cleaned_data if form.is_bound and form.is_valid() else {}
+            # After a refused move the form has errors, but the ratings the therapist gave still count.
+            ratings = getattr(form, "cleaned_data", {}) if form.is_bound else {}
             readiness = readiness_snapshot(
                 patient=patient,
                 irritability_low=ratings.get("irritability_low"),

@@ -1,0 +1,104 @@
+"""Helpers of the alerts-engine tests: enrolled patients and self-assessments submitted through the service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from assessments import questionnaires as q
+from assessments.models import Alert, Entry
+from assessments.scanning import ScanReport, scan_patients
+from assessments.services import assessment_submit
+from patients.models import Patient, Therapist
+from programs.models import Phase
+from tests.factories import EnrollmentFactory, PatientFactory
+
+# A Wednesday; 13:00 in London (BST), 08:00 in New York (EDT): every clinic is on 17 June.
+NOW = dt.datetime(2026, 6, 17, 12, 0, tzinfo=dt.UTC)
+TODAY = dt.date(2026, 6, 17)
+
+
+def quiet_session(**overrides: Any) -> dict[str, Any]:
+    """A complete post-workout questionnaire with nothing of note (no neck or thigh symptoms, no red flag)."""
+    answers: dict[str, Any] = {
+        "session_completed": "full",
+        "back_pain_now": 2,
+        "back_pain_during_max": 3,
+        "back_stiffness_now": 2,
+        "stiffness_change": "looser",
+        "spine_check": "free",
+        "neck_symptoms": "none",
+        "neck_level": None,
+        "thigh_symptoms": "none",
+        "thigh_level": None,
+        "thigh_stretch_response": None,
+        "thigh_below_knee": None,
+        "thigh_nerve_qualities": None,
+        "safety_screen": [],
+        "note": "",
+    }
+    answers.update(overrides)
+    return answers
+
+
+def quiet_weekly(**overrides: Any) -> dict[str, Any]:
+    """A complete weekly check-in with nothing of note (low pain, short morning stiffness, good function)."""
+    answers: dict[str, Any] = {
+        "back_pain_avg_7d": 2,
+        "leg_pain_avg_7d": 0,
+        "peg_pain": 2,
+        "peg_enjoyment": 2,
+        "peg_activity": 2,
+        "morning_stiffness_level": 2,
+        "morning_stiffness_duration": "lt15",
+        "stiffness_eases_with_movement": None,
+        "global_change": 1,
+        "flare_7d": False,
+        "exercise_days_7d": 4,
+        "psfs_1": 7,
+        "psfs_2": 7,
+        "psfs_3": 8,
+        "systemic_flags": [],
+    }
+    answers.update(overrides)
+    return answers
+
+
+def enrolled_patient(
+    therapist: Therapist, *, phase: str = Phase.STABILIZATION, days_in_phase: int = 10, **fields: Any
+) -> Patient:
+    """A patient of ``therapist`` enrolled in ``phase`` since ``days_in_phase`` days ago (clinic-local)."""
+    patient: Patient = PatientFactory(therapist=therapist, **fields)
+    since = timezone.localdate(timezone=patient.clinic.tz) - dt.timedelta(days=days_in_phase)
+    EnrollmentFactory(patient=patient, phase=phase, phase_since=since, started_on=since - dt.timedelta(days=30))
+    return patient
+
+
+def submit_session(patient: Patient, days_ago: float = 0, **answers: Any) -> Entry:
+    """A post-workout entry submitted through ``assessment_submit``, dated ``days_ago`` days before now."""
+    occurred = timezone.now() - dt.timedelta(days=days_ago)
+    return assessment_submit(
+        patient=patient, kind=q.POST_WORKOUT, answers=quiet_session(**answers), occurred_at=occurred
+    ).entry
+
+
+def submit_weekly(patient: Patient, days_ago: float = 0, **answers: Any) -> Entry:
+    """A weekly check-in submitted through ``assessment_submit``, dated ``days_ago`` days before now."""
+    occurred = timezone.now() - dt.timedelta(days=days_ago)
+    return assessment_submit(
+        patient=patient, kind=q.WEEKLY, answers=quiet_weekly(**answers), occurred_at=occurred
+    ).entry
+
+
+def scan(*patients: Patient) -> ScanReport:
+    return scan_patients([p.pk for p in patients])
+
+
+def evidence_ids(alert: Alert) -> list[int]:
+    return [e["entry_id"] for e in alert.evidence]
+
+
+def rules_raised(patient: Patient) -> list[str]:
+    return sorted(Alert.objects.filter(patient=patient).values_list("rule_id", flat=True))
