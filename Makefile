@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy .
+	$(BIN)/mypy clinic patients programs assessments
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache

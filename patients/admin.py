@@ -158,7 +158,7 @@ class OpenAlertInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Alert
     extra = 0
     fields = ["severity", "rule_id", "title", "status", "raised_at", "evidence_summary"]
-    readonly_fields = fields
+    readonly_fields = ["severity", "rule_id", "title", "status", "raised_at", "evidence_summary"]
     show_change_link = True
     verbose_name_plural = "Open alerts"
 
@@ -195,7 +195,7 @@ class PatientForm(forms.ModelForm):  # type: ignore[type-arg]
         fields = ["clinic", "therapist", "first_name", "last_name", "birth_date", "email", "status"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean()
+        cleaned: dict[str, Any] = super().clean() or {}
         # Without a clinic field Django skips the unique (clinic, email) constraint: check it here, or the
         # database refuses the row with an IntegrityError (a 500).
         clinic = cleaned.get("clinic")
@@ -238,13 +238,14 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         active = Enrollment.objects.filter(patient=OuterRef("pk"), active=True)
-        return (
+        annotated: QuerySet[Any] = (
             super()
             .get_queryset(request)
             .annotate(
                 _phase=Subquery(active.values("phase")[:1]), _phase_since=Subquery(active.values("phase_since")[:1])
             )
         )
+        return annotated
 
     def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
         if not request.user.is_superuser:
@@ -252,7 +253,7 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
         super().save_model(request, obj, form, change)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change=change, **kwargs)
+        form: Any = super().get_form(request, obj, change=change, **kwargs)
         if not request.user.is_superuser:
             form.base_fields.pop("clinic", None)
             form.staff_clinic_id = staff_clinic_id(request.user)
@@ -395,7 +396,9 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args: Any, current_phase: str, today: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_phase"].choices = [(p.value, p.label) for p in Phase if p.value != current_phase]
+        to_phase = self.fields["to_phase"]
+        assert isinstance(to_phase, forms.ChoiceField)
+        to_phase.choices = [(p.value, p.label) for p in Phase if p.value != current_phase]
         self.fields["effective_date"].initial = today
 
 
