@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Min
+from django.db.models import Count, Min, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -50,16 +50,25 @@ def _age_seconds(value: Any) -> float | None:
 
 def _backlog() -> dict[str, Any]:
     from assessments.models import Entry
+    from assessments.scanning import MAX_SCAN_FAILURES
 
-    oldest_entry = Entry.objects.unscanned().aggregate(oldest=Min("submitted_at"))["oldest"]
-    return {"oldest_unscanned_entry_age_s": _age_seconds(oldest_entry), **_email_backlog()}
+    unscanned = Entry.objects.unscanned().aggregate(
+        oldest=Min("submitted_at"), given_up=Count("id", filter=Q(scan_failures__gte=MAX_SCAN_FAILURES))
+    )
+    return {
+        "oldest_unscanned_entry_age_s": _age_seconds(unscanned["oldest"]),
+        # Entries whose patient failed MAX_SCAN_FAILURES scans: left for a person to look at.
+        "entries_failing_scan": unscanned["given_up"],
+        **_email_backlog(),
+    }
 
 
 def _email_backlog() -> dict[str, Any]:
     from assessments.models import OutgoingEmail
 
     oldest = OutgoingEmail.objects.unsent().aggregate(oldest=Min("created_at"))["oldest"]
-    return {"oldest_unsent_email_age_s": _age_seconds(oldest)}
+    failed = OutgoingEmail.objects.filter(status=OutgoingEmail.Status.FAILED).count()
+    return {"oldest_unsent_email_age_s": _age_seconds(oldest), "emails_failed": failed}
 
 
 @never_cache
