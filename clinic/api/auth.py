@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.signals import user_logged_in
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.auth import TokenAuthentication
@@ -120,6 +121,8 @@ class TokenLoginView(LoginThrottled):
         if user is None:
             return lockout_response(request._request)  # type: ignore[return-value]
         instance, token = AuthToken.objects.create(user=user)
+        # As knox's own LoginView does: last_login is updated and axes resets the failure count.
+        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         return Response({"token": token, "expiry": instance.expiry})
 
 

@@ -1,0 +1,108 @@
+"""The OpenAPI contract: served, warning-free, and pinned by a snapshot so a change of contract is deliberate."""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+SNAPSHOT = Path(__file__).with_name("schema_snapshot.yaml")
+UPDATE_HINT = "If the change is intended, update the snapshot: UPDATE_SCHEMA_SNAPSHOT=1 make test"
+
+# API.md "Patient endpoints" and "Authentication": the paths and methods the clients are built against.
+CONTRACT = {
+    "/api/v1/me/": {"get"},
+    "/api/v1/me/program/": {"get"},
+    "/api/v1/me/trends/": {"get"},
+    "/api/v1/assessments/": {"get", "post"},
+    "/api/v1/assessments/{id}/": {"get"},
+    "/api/v1/assessments/due/": {"get"},
+    "/api/v1/auth/login/": {"post"},
+    "/api/v1/auth/logout/": {"post"},
+    "/api/v1/auth/token/": {"post"},
+    "/api/v1/auth/token/logout/": {"post"},
+    "/api/v1/auth/token/logout-all/": {"post"},
+    "/api/v1/auth/activate/": {"post"},
+}
+
+
+def served_schema(client: APIClient) -> dict[str, Any]:
+    response = client.get("/api/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return dict(json.loads(response.content))
+
+
+def as_yaml(schema: dict[str, Any]) -> str:
+    return yaml.safe_dump(schema, sort_keys=True, allow_unicode=True, width=120)
+
+
+def test_schema_is_served_as_openapi_3(api: APIClient, db: None) -> None:
+    response = api.get("/api/v1/schema/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi")
+    schema = yaml.safe_load(response.content)
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "Clinic portal API"
+    for path, methods in CONTRACT.items():
+        assert path in schema["paths"], path
+        assert methods <= set(schema["paths"][path]), path
+
+
+def test_schema_describes_the_questionnaires_of_rules_md(api: APIClient, db: None) -> None:
+    components = served_schema(api)["components"]["schemas"]
+    post_workout = components["PostWorkoutAnswersRequest"]
+    assert post_workout["properties"]["back_pain_now"] == {"type": "integer", "minimum": 0, "maximum": 10}
+    assert post_workout["properties"]["note"]["maxLength"] == 500
+    weekly = components["WeeklyAnswersRequest"]
+    assert (weekly["properties"]["global_change"]["minimum"], weekly["properties"]["global_change"]["maximum"]) == (
+        -3,
+        3,
+    )
+    assert components["EntryInputRequest"]["required"] == ["answers", "kind"]
+
+
+def test_schema_generates_without_warnings_and_validates(tmp_path: Path, db: None) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    target = tmp_path / "schema.yaml"
+    # --fail-on-warn raises on any warning or error; --validate checks the document against the OpenAPI schema.
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target), stdout=out, stderr=err)
+    assert "Warning" not in err.getvalue(), err.getvalue()
+    assert "Error" not in err.getvalue(), err.getvalue()
+    assert yaml.safe_load(target.read_text())["openapi"].startswith("3.")
+
+
+def test_schema_matches_the_snapshot(api: APIClient, db: None) -> None:
+    current = as_yaml(served_schema(api))
+    if os.environ.get("UPDATE_SCHEMA_SNAPSHOT") == "1":
+        SNAPSHOT.write_text(current)
+        pytest.skip(f"wrote {SNAPSHOT.name}; review and commit it")
+    assert SNAPSHOT.exists(), f"{SNAPSHOT} is missing. {UPDATE_HINT}"
+    expected = SNAPSHOT.read_text()
+    if current != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                current.splitlines(keepends=True),
+                fromfile="schema_snapshot.yaml",
+                tofile="served schema",
+                n=2,
+            )
+        )
+        pytest.fail(f"The API schema differs from {SNAPSHOT.name} (API.md is binding).\n{UPDATE_HINT}\n\n{diff}")
+
+
+def test_docs_page_loads(api: APIClient, db: None) -> None:
+    response = api.get("/api/v1/docs/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert "swagger-ui" in page
+    assert "/api/v1/schema/" in page
