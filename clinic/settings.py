@@ -207,8 +207,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "clinic.api.errors.lockout_response"
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = _read("AXES_IPWARE_PROXY_COUNT", _non_negative_int, 0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Reverse proxies in front of the site; X-Forwarded-For is trusted only that far (clinic/client_ip.py).
+PROXY_COUNT = _read("PROXY_COUNT", _non_negative_int, 0)
+AXES_CLIENT_IP_CALLABLE = "clinic.client_ip.client_ip"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -245,6 +246,8 @@ REST_FRAMEWORK = {
         "login": _read("THROTTLE_LOGIN", _rate, "20/min"),
     },
     "EXCEPTION_HANDLER": "clinic.api.errors.exception_handler",
+    # Throttles key anonymous clients by address: the same trust rule as the lockouts.
+    "NUM_PROXIES": PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
