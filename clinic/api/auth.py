@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.signals import user_logged_in
 from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.auth import TokenAuthentication
 from knox.models import AuthToken
@@ -120,10 +122,23 @@ class TokenLoginView(LoginThrottled):
         user = _credentials(request)
         if user is None:
             return lockout_response(request._request)  # type: ignore[return-value]
+        _make_room_for_a_token(user)
         instance, token = AuthToken.objects.create(user=user)
         # As knox's own LoginView does: last_login is updated and axes resets the failure count.
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         return Response({"token": token, "expiry": instance.expiry})
+
+
+def _make_room_for_a_token(user: Any) -> None:
+    """Keep at most TOKEN_LIMIT_PER_USER devices: expired tokens go first, then the oldest ones."""
+    limit = int(settings.REST_KNOX.get("TOKEN_LIMIT_PER_USER") or 0)
+    if not limit:
+        return
+    tokens = AuthToken.objects.filter(user=user)
+    tokens.filter(expiry__lt=timezone.now()).delete()
+    surplus = list(tokens.order_by("-created").values_list("pk", flat=True)[limit - 1 :])
+    if surplus:
+        AuthToken.objects.filter(pk__in=surplus).delete()
 
 
 class TokenLogoutView(APIView):

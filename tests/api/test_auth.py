@@ -468,3 +468,13 @@ def test_activation_rejects_unknown_fields(api: APIClient, invited: tuple[Any, s
     response = api.post(ACTIVATE, {"token": token, "password": NEW_PASSWORD, "email": "x@example.test"}, format="json")
     assert response.status_code == 400
     assert errors(response) == [("email", "unknown_field")]
+
+
+def test_a_new_device_beyond_the_token_limit_revokes_the_oldest_token(world: Any, settings: Any) -> None:
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 2}
+    client = APIClient()
+    body = {"email": world.patient.email, "password": PASSWORD}
+    tokens = [client.post("/api/v1/auth/token/", body, format="json").json()["token"] for _ in range(3)]
+    assert AuthToken.objects.filter(user=world.patient.user).count() == 2
+    me = [APIClient(HTTP_AUTHORIZATION=f"Token {t}").get("/api/v1/me/").status_code for t in tokens]
+    assert me == [401, 200, 200]
