@@ -131,7 +131,8 @@ class TokenLoginView(LoginThrottled):
 
 def _make_room_for_a_token(user: Any) -> None:
     """Keep at most TOKEN_LIMIT_PER_USER devices: expired tokens go first, then the oldest ones."""
-    limit = int(settings.REST_KNOX.get("TOKEN_LIMIT_PER_USER") or 0)
+    knox: dict[str, Any] = settings.REST_KNOX
+    limit = int(knox.get("TOKEN_LIMIT_PER_USER") or 0)
     if not limit:
         return
     tokens = AuthToken.objects.filter(user=user)
