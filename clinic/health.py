@@ -11,7 +11,7 @@ from django.db.models import Count, Min, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 
 def _timed(check: Any) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def _email_backlog() -> dict[str, Any]:
 
 
 @never_cache
-@require_GET
+@require_safe
 def health(request: HttpRequest) -> JsonResponse:
     checks = {"database": _timed(_database), "broker": _timed(_broker), "cache": _timed(_cache)}
     backlog = _timed(_backlog) if checks["database"]["ok"] else {"ok": False, "error": "database unavailable"}

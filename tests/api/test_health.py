@@ -112,5 +112,6 @@ def test_unreachable_cache_is_503(api: APIClient, db: None, settings: Any) -> No
     assert body["broker"]["ok"] is True
 
 
-def test_health_is_get_only(api: APIClient, db: None) -> None:
+def test_health_answers_get_and_head_only(api: APIClient, db: None) -> None:
     assert api.post("/health/").status_code == 405
+    assert api.head("/health/").status_code == 200  # load balancers probe with HEAD
