@@ -1,0 +1,76 @@
+"""Helpers of the integration tests: enrolled patients and their self-assessments."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from django.utils import timezone
+
+from assessments import questionnaires as q
+from assessments.models import Entry
+from patients.models import Clinic, Patient
+from programs.models import Enrollment
+from tests.factories import ClinicFactory, EnrollmentFactory, PortalPatientFactory, TherapistFactory
+
+# Names that no email template could contain by chance: the tests look for them in every email.
+FIRST_NAME = "Zebedee"
+LAST_NAME = "Quarrington"
+
+QUIET_SESSION: dict[str, Any] = {
+    "session_completed": "full",
+    "back_pain_now": 1,
+    "back_pain_during_max": 2,
+    "back_stiffness_now": 2,
+    "stiffness_change": "looser",
+    "spine_check": "free",
+    "neck_symptoms": "none",
+    "neck_level": None,
+    "thigh_symptoms": "none",
+    "thigh_level": None,
+    "thigh_stretch_response": None,
+    "thigh_below_knee": None,
+    "thigh_nerve_qualities": None,
+    "safety_screen": [],
+}
+# R-01: new safety-screen symptoms, an urgent alert emailed at once.
+RED_FLAG_SESSION: dict[str, Any] = {**QUIET_SESSION, "back_pain_now": 4, "safety_screen": ["saddle_numbness"]}
+RED_FLAG_SUBJECT = "URGENT: Red flag: new safety-screen symptoms"
+
+
+def enrolled_patient(*, clinic: Clinic | None = None, number: int = 0) -> tuple[Patient, Enrollment]:
+    """An active portal patient, two days into the stabilization phase (too early for R-11), with a therapist."""
+    if clinic is None:
+        clinic = cast(Clinic, ClinicFactory(name=f"Integration Clinic {number}"))
+    therapist = TherapistFactory(clinic=clinic)
+    patient = cast(
+        Patient,
+        PortalPatientFactory(
+            therapist=therapist,
+            first_name=FIRST_NAME,
+            last_name=f"{LAST_NAME}{number or ''}",
+            caseload_ref=f"CR-INT-{number:03d}",
+        ),
+    )
+    enrollment = EnrollmentFactory(patient=patient, phase_since=timezone.localdate() - timedelta(days=2))
+    return patient, cast(Enrollment, enrollment)
+
+
+def write_entry(
+    patient: Patient, enrollment: Enrollment, answers: dict[str, Any], *, at: datetime | None = None
+) -> Entry:
+    """Store an entry as the submit service would, but without enqueueing its scan: the test decides that."""
+    values = {name: answers.get(name) for name in q.POST_WORKOUT_FIELDS if name != "note"}
+    return Entry.objects.create(
+        patient=patient,
+        enrollment=enrollment,
+        phase=enrollment.phase,
+        kind=q.POST_WORKOUT,
+        occurred_at=at or timezone.now() - timedelta(minutes=5),
+        **values,
+    )
+
+
+def assert_no_patient_identity(text: str, patient: Patient) -> None:
+    for secret in (patient.first_name, patient.last_name, patient.email, str(patient.birth_date)):
+        assert secret not in text, f"{secret!r} appears in an email"
