@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfoNotFoundError
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu.entity import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -360,7 +360,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Emails have their own queue, which every worker also consumes (round-robin between queues): an urgent
 # alert's email does not wait behind a backlog of scans.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("email"))
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("email"))  # type: ignore[no-untyped-call]
 CELERY_TASK_ROUTES = {"assessments.send_email": {"queue": "email"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Beat only ticks; the database decides what is due. Edited in the admin (Periodic tasks).
