@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from assessments import rules
 from assessments.alerts import alert_acknowledge, alert_resolve
 from assessments.models import Alert, Entry, OutgoingEmail, RuleSet
+from assessments.outbox import outbox_requeue_failed
 from clinic.admin_scoping import ClinicScopedAdmin
 from patients.models import staff_profile
 
@@ -287,11 +288,7 @@ class OutgoingEmailAdmin(ClinicScopedAdmin):
 
     @admin.action(description="Re-queue failed emails", permissions=["change"])
     def requeue(self, request: HttpRequest, queryset: QuerySet[OutgoingEmail]) -> None:
-        from django.utils import timezone
-
-        count = queryset.filter(status=OutgoingEmail.Status.FAILED).update(
-            status=OutgoingEmail.Status.RETRY, next_attempt_at=timezone.now(), attempts=0
-        )
+        count = outbox_requeue_failed(email_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Re-queued {count} email(s).", messages.SUCCESS)
 
 

@@ -85,3 +85,10 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = 100) -> OutboxSwee
         .values_list("pk", flat=True)[:limit]
     )
     return OutboxSweep(due=due, stuck=stuck)
+
+
+def outbox_requeue_failed(*, email_ids: list[int], now: datetime | None = None) -> int:
+    """Give FAILED emails a fresh set of attempts (after a person fixed the mail set-up); the sweep sends them."""
+    return OutgoingEmail.objects.filter(pk__in=email_ids, status=OutgoingEmail.Status.FAILED).update(
+        status=OutgoingEmail.Status.RETRY, next_attempt_at=now or timezone.now(), attempts=0, last_error=""
+    )

@@ -301,3 +301,22 @@ def test_the_outbox_sweep_task_resends_a_stuck_row_once_with_the_same_message_id
     row.refresh_from_db()
     assert (row.status, row.attempts) == (OutgoingEmail.Status.SENT, 2)
     assert [m.message()["Message-ID"] for m in mailoutbox] == [row.message_id]
+
+
+def test_the_admin_requeues_failed_emails_and_the_sweep_sends_them(world: Any, client: Any, mailoutbox: Any) -> None:
+    failed = outbox_row(world.clinic, "alert:1:immediate", status=OutgoingEmail.Status.FAILED, attempts=MAX_ATTEMPTS)
+    sent = outbox_row(world.clinic, "alert:2:immediate", status=OutgoingEmail.Status.SENT, attempts=1)
+    client.force_login(world.clinic_admin.user)
+
+    response = client.post(
+        "/admin/assessments/outgoingemail/",
+        {"action": "requeue", "_selected_action": [failed.pk, sent.pk]},
+        follow=True,
+    )
+
+    assert "Re-queued 1 email(s)." in response.content.decode()
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == (OutgoingEmail.Status.RETRY, 0)
+    assert OutgoingEmail.objects.get(pk=sent.pk).status == OutgoingEmail.Status.SENT
+    sweep_outbox()
+    assert [m.subject for m in mailoutbox] == [failed.subject]
