@@ -220,7 +220,14 @@ def reminders_send(*, now: datetime) -> list[OutgoingEmail]:
                 clinic=clinic,
                 to=patient.email,
                 subject=f"[{clinic.name}] Reminder: your {label}",
-                context={"clinic": clinic, "item": item, "label": label, "portal": settings.SITE_URL},
+                context={
+                    "clinic": clinic,
+                    "item": item,
+                    "label": label,
+                    "portal": settings.SITE_URL,
+                    # A date, not a datetime: templates would render an aware datetime in UTC.
+                    "due_local": item.due_at.astimezone(clinic.tz).date(),
+                },
                 template="reminder",
             )
             if email is not None:
