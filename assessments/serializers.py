@@ -165,12 +165,27 @@ class EntryInputSerializer(StrictSerializerMixin, serializers.Serializer):  # ty
     occurred_at = AwareDateTimeField(required=False)
     answers = AnswersField()
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        answers = ANSWER_SERIALIZERS[attrs["kind"]](data=attrs["answers"])
-        if not answers.is_valid():
-            raise serializers.ValidationError({"answers": answers.errors})
-        attrs["answers"] = dict(answers.validated_data)
-        return attrs
+    def to_internal_value(self, data: Any) -> Any:
+        """Validate the envelope and the answers together, so that one 400 lists every error at once."""
+        errors: dict[str, Any] = {}
+        value: Any = None
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            errors.update(exc.detail)
+        kind = data.get("kind") if isinstance(data, dict) else None
+        raw_answers = data.get("answers") if isinstance(data, dict) else None
+        if kind in ANSWER_SERIALIZERS and isinstance(raw_answers, dict) and "answers" not in errors:
+            answers = ANSWER_SERIALIZERS[kind](data=raw_answers)
+            if not answers.is_valid():
+                errors["answers"] = answers.errors
+            elif value is not None:
+                value["answers"] = dict(answers.validated_data)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
 
 
 class AdviceSerializer(serializers.Serializer):  # type: ignore[type-arg]

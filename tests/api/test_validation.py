@@ -572,10 +572,13 @@ def test_unknown_answer_fields_are_reported_with_the_other_answer_errors(patient
     )
 
 
-def test_an_unknown_top_level_field_is_reported_before_the_answers_are_read(patient_api: APIClient) -> None:
-    # The envelope (kind, occurred_at, answers) is checked first; the answers once the envelope is valid.
+def test_an_unknown_top_level_field_and_bad_answers_are_reported_together(patient_api: APIClient) -> None:
     answers = post_workout_answers(back_pain_now=11)
-    rejected(submit(patient_api, "post_workout", answers, patient=2), ("patient", "unknown_field"))
+    rejected(
+        submit(patient_api, "post_workout", answers, patient=2),
+        ("patient", "unknown_field"),
+        ("answers.back_pain_now", "max_value"),
+    )
 
 
 # occurred_at -------------------------------------------------------------------------------------------------
