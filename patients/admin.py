@@ -131,6 +131,11 @@ class EnrollmentInline(admin.TabularInline):  # type: ignore[type-arg]
     readonly_fields = ["phase", "phase_since"]
     show_change_link = True
 
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # New enrollments are made on the enrollment page ("Enroll in a program"), which sets the phase,
+        # its start and the program's schedule; this inline only shows and edits existing ones.
+        return False
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -299,7 +304,12 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
     @admin.display(description="Move to another phase")
     def transition_link(self, obj: Patient) -> str:
         url = reverse("admin:patients_patient_transition", args=[obj.pk])
-        return format_html('<a class="button" href="{}">Move to another phase</a>', url)
+        enroll = f"{reverse('admin:programs_enrollment_add')}?patient={obj.pk}"
+        return format_html(
+            '<a class="button" href="{}">Move to another phase</a> <a class="button" href="{}">Enroll in a program</a>',
+            url,
+            enroll,
+        )
 
     @admin.action(description="Send portal invitation", permissions=["change"])
     def send_invitation(self, request: HttpRequest, queryset: QuerySet[Patient]) -> None:

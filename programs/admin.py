@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -25,8 +26,53 @@ class ProgramAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     inlines = [ExerciseInline]
 
 
+class EnrollmentForm(forms.ModelForm):  # type: ignore[type-arg]
+    """New enrollments take their schedule from the program unless the therapist sets one."""
+
+    class Meta:
+        model = Enrollment
+        fields = [
+            "patient",
+            "program",
+            "phase",
+            "phase_since",
+            "started_on",
+            "ended_on",
+            "active",
+            "post_workouts_per_week",
+            "weekly_checkin_weekday",
+        ]
+        help_texts = {
+            "post_workouts_per_week": "Leave empty to use the program's default.",
+            "weekly_checkin_weekday": "0 = Monday ... 6 = Sunday. Leave empty to use the program's default.",
+            "phase_since": "Leave empty to use the start date.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            for name in ("post_workouts_per_week", "weekly_checkin_weekday", "phase_since"):
+                if name in self.fields:
+                    self.fields[name].required = False
+                    self.fields[name].initial = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        program = data.get("program")
+        if self.instance.pk is None and program is not None:
+            for name in ("post_workouts_per_week", "weekly_checkin_weekday"):
+                if name in self.fields and data.get(name) is None:
+                    data[name] = getattr(program, name)
+                    setattr(self.instance, name, data[name])
+            if "phase_since" in self.fields and data.get("phase_since") is None and data.get("started_on"):
+                data["phase_since"] = data["started_on"]
+                self.instance.phase_since = data["started_on"]
+        return data
+
+
 @admin.register(Enrollment)
 class EnrollmentAdmin(ClinicScopedAdmin):
+    form = EnrollmentForm
     list_display = [
         "patient",
         "program",

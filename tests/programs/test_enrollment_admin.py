@@ -1,0 +1,66 @@
+"""Enrolling a patient in the admin: the schedule comes from the program unless set; one active enrollment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from programs.models import Enrollment
+from tests.factories import PatientFactory, ProgramFactory
+
+
+def _form(patient: Any, program: Any, **fields: Any) -> dict[str, Any]:
+    data = {
+        "patient": patient.pk,
+        "program": program.pk,
+        "phase": "treatment",
+        "phase_since": "",
+        "started_on": "2026-05-04",
+        "ended_on": "",
+        "active": "on",
+        "post_workouts_per_week": "",
+        "weekly_checkin_weekday": "",
+    }
+    data.update(fields)
+    return data
+
+
+def test_a_new_enrollment_takes_the_programs_schedule_and_starts_its_phase_on_the_start_date(
+    client: Any, world: Any
+) -> None:
+    patient = PatientFactory(therapist=world.therapist)
+    program = ProgramFactory(post_workouts_per_week=5, weekly_checkin_weekday=3)
+    client.force_login(world.therapist.user)
+
+    response = client.post("/admin/programs/enrollment/add/", _form(patient, program))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    enrollment = Enrollment.objects.get(patient=patient)
+    assert (enrollment.post_workouts_per_week, enrollment.weekly_checkin_weekday) == (5, 3)
+    assert enrollment.phase_since == dt.date(2026, 5, 4)
+
+
+def test_a_schedule_set_by_the_therapist_wins_over_the_programs(client: Any, world: Any) -> None:
+    patient = PatientFactory(therapist=world.therapist)
+    program = ProgramFactory(post_workouts_per_week=5, weekly_checkin_weekday=3)
+    client.force_login(world.therapist.user)
+
+    client.post(
+        "/admin/programs/enrollment/add/",
+        _form(patient, program, post_workouts_per_week="2", weekly_checkin_weekday="6", phase_since="2026-05-10"),
+    )
+
+    enrollment = Enrollment.objects.get(patient=patient)
+    assert (enrollment.post_workouts_per_week, enrollment.weekly_checkin_weekday) == (2, 6)
+    assert enrollment.phase_since == dt.date(2026, 5, 10)
+
+
+def test_a_second_active_enrollment_is_a_form_error_not_a_crash(client: Any, world: Any) -> None:
+    client.force_login(world.therapist.user)
+    program = ProgramFactory()
+
+    response = client.post("/admin/programs/enrollment/add/", _form(world.patient, program))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert Enrollment.objects.filter(patient=world.patient).count() == 1
