@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -31,25 +32,34 @@ def _optional(**kwargs: Any) -> dict[str, Any]:
     return {"required": False, "allow_null": True, **kwargs}
 
 
-class _ConditionalMixin:
-    """Helpers for fields that are required when they apply and must be absent or null otherwise."""
+def _check(
+    errors: dict[str, list[serializers.ErrorDetail]], values: Mapping[str, Any], field: str, applies: bool, why: str
+) -> None:
+    """A conditional field: required when it applies, absent or null otherwise."""
+    value = values.get(field)
+    if applies and value is None:
+        errors[field] = [serializers.ErrorDetail(f"This field is required when {why}.", code="required")]
+    elif not applies and value is not None:
+        errors[field] = [
+            serializers.ErrorDetail(f"This field must be absent or null unless {why}.", code=NOT_APPLICABLE)
+        ]
 
-    def conditional(
-        self,
-        attrs: dict[str, Any],
-        errors: dict[str, list[serializers.ErrorDetail]],
-        field: str,
-        applies: bool,
-        why: str,
-    ) -> None:
-        value = attrs.get(field)
-        if applies and value is None:
-            errors[field] = [serializers.ErrorDetail(f"This field is required when {why}.", code="required")]
-        elif not applies and value is not None:
-            errors[field] = [
-                serializers.ErrorDetail(f"This field must be absent or null unless {why}.", code=NOT_APPLICABLE)
-            ]
-        attrs.setdefault(field, None)
+
+class _ConditionalMixin:
+    """Conditional fields, checked on validated answers and, when other fields fail, on the raw ones too,
+    so that one 400 lists every error. A rule is judged only when the answer it depends on is valid."""
+
+    def conditional_errors(self, values: Mapping[str, Any]) -> dict[str, list[serializers.ErrorDetail]]:
+        raise NotImplementedError
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)  # type: ignore[misc]
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict) or not isinstance(data, dict):
+                raise
+            extra = {k: v for k, v in self.conditional_errors(data).items() if k not in exc.detail}
+            raise serializers.ValidationError({**exc.detail, **extra}) from None
 
 
 class PostWorkoutAnswersSerializer(StrictSerializerMixin, _ConditionalMixin, serializers.Serializer):  # type: ignore[type-arg]
@@ -69,28 +79,36 @@ class PostWorkoutAnswersSerializer(StrictSerializerMixin, _ConditionalMixin, ser
     safety_screen = UniqueChoiceListField(choices=q.SAFETY_SCREEN)
     note = StrictCharField(max_length=q.NOTE_MAX_LENGTH, required=False, allow_blank=True, trim_whitespace=True)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def conditional_errors(self, values: Mapping[str, Any]) -> dict[str, list[serializers.ErrorDetail]]:
         errors: dict[str, list[serializers.ErrorDetail]] = {}
-        neck = attrs["neck_symptoms"] != "none"
-        thigh = attrs["thigh_symptoms"] != "none"
-        one_side = attrs["thigh_symptoms"] in ("left", "right")
-        self.conditional(attrs, errors, "neck_level", neck, "neck_symptoms is not none")
-        self.conditional(attrs, errors, "thigh_level", thigh, "thigh_symptoms is not none")
-        self.conditional(attrs, errors, "thigh_stretch_response", thigh, "thigh_symptoms is not none")
-        self.conditional(attrs, errors, "thigh_below_knee", one_side, "thigh_symptoms is left or right")
-        # Optional for one side (absent = none of them), but never for none/both.
-        if not one_side and attrs.get("thigh_nerve_qualities") is not None:
-            errors["thigh_nerve_qualities"] = [
-                serializers.ErrorDetail(
-                    "This field must be absent or null unless thigh_symptoms is left or right.", code=NOT_APPLICABLE
-                )
-            ]
-        if one_side and attrs.get("thigh_nerve_qualities") is None:
-            attrs["thigh_nerve_qualities"] = []
-        attrs.setdefault("thigh_nerve_qualities", None)
-        attrs.setdefault("note", "")
+        neck, thigh = values.get("neck_symptoms"), values.get("thigh_symptoms")
+        if neck in q.NECK_SYMPTOMS:
+            _check(errors, values, "neck_level", neck != "none", "neck_symptoms is not none")
+        if thigh in q.THIGH_SYMPTOMS:
+            one_side = thigh in ("left", "right")
+            _check(errors, values, "thigh_level", thigh != "none", "thigh_symptoms is not none")
+            _check(errors, values, "thigh_stretch_response", thigh != "none", "thigh_symptoms is not none")
+            _check(errors, values, "thigh_below_knee", one_side, "thigh_symptoms is left or right")
+            # Optional for one side (absent = none of them), but never for none/both.
+            if not one_side and values.get("thigh_nerve_qualities") is not None:
+                errors["thigh_nerve_qualities"] = [
+                    serializers.ErrorDetail(
+                        "This field must be absent or null unless thigh_symptoms is left or right.",
+                        code=NOT_APPLICABLE,
+                    )
+                ]
+        return errors
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors = self.conditional_errors(attrs)
         if errors:
             raise serializers.ValidationError(errors)
+        for name in ("neck_level", "thigh_level", "thigh_stretch_response", "thigh_below_knee"):
+            attrs.setdefault(name, None)
+        one_side = attrs["thigh_symptoms"] in ("left", "right")
+        if attrs.get("thigh_nerve_qualities") is None:
+            attrs["thigh_nerve_qualities"] = [] if one_side else None
+        attrs.setdefault("note", "")
         return attrs
 
 
@@ -111,18 +129,24 @@ class WeeklyAnswersSerializer(StrictSerializerMixin, _ConditionalMixin, serializ
     psfs_3 = _scale("psfs_3", q.WEEKLY_SCALES)
     systemic_flags = UniqueChoiceListField(choices=q.SYSTEMIC_FLAGS)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def conditional_errors(self, values: Mapping[str, Any]) -> dict[str, list[serializers.ErrorDetail]]:
         errors: dict[str, list[serializers.ErrorDetail]] = {}
-        long_stiffness = attrs["morning_stiffness_duration"] in q.LONG_MORNING_STIFFNESS
-        self.conditional(
-            attrs,
-            errors,
-            "stiffness_eases_with_movement",
-            long_stiffness,
-            "morning_stiffness_duration is 30_60 or longer",
-        )
+        duration = values.get("morning_stiffness_duration")
+        if duration in q.MORNING_STIFFNESS_DURATION:
+            _check(
+                errors,
+                values,
+                "stiffness_eases_with_movement",
+                duration in q.LONG_MORNING_STIFFNESS,
+                "morning_stiffness_duration is 30_60 or longer",
+            )
+        return errors
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors = self.conditional_errors(attrs)
         if errors:
             raise serializers.ValidationError(errors)
+        attrs.setdefault("stiffness_eases_with_movement", None)
         return attrs
 
 

@@ -692,3 +692,13 @@ def test_empty_json_body_names_the_required_fields(patient_api: APIClient) -> No
 def test_deeply_nested_json_is_400_not_500(patient_api: APIClient) -> None:
     body = '{"kind": "weekly", "answers": ' + "[" * 100_000 + "]" * 100_000 + "}"
     rejected(patient_api.post(ASSESSMENTS, body, content_type="application/json"), (None, "parse_error"))
+
+
+def test_a_bad_value_and_a_missing_conditional_answer_are_reported_together(patient_api: APIClient) -> None:
+    answers = post_workout_answers(back_pain_now=11, neck_symptoms="tension", thigh_symptoms="sideways")
+    rejected(
+        submit(patient_api, "post_workout", answers),
+        ("answers.back_pain_now", "max_value"),
+        ("answers.neck_level", "required"),
+        ("answers.thigh_symptoms", "invalid_choice"),
+    )
