@@ -64,11 +64,12 @@ def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> Sca
                 patient_report = _scan_one(window, version, params)
         except Exception:
             logger.exception("scan failed for patient id=%s", window.patient.pk)
-            report.failed.append(window.patient.pk)
-            Entry.objects.filter(pk__in=window.unscanned_ids).update(scan_failures=F("scan_failures") + 1)
-            continue
+            patient_report = ScanReport(failed=[window.patient.pk])
         report.merge(patient_report)
-        scanned += window.unscanned_ids
+        if patient_report.failed:
+            Entry.objects.filter(pk__in=window.unscanned_ids).update(scan_failures=F("scan_failures") + 1)
+        else:
+            scanned += window.unscanned_ids
     if scanned:
         Entry.objects.filter(pk__in=scanned, scanned_at__isnull=True).update(scanned_at=now)
     for email_id in report.emails:
@@ -78,7 +79,14 @@ def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> Sca
 
 def _scan_one(window: PatientWindow, version: int, params: rules.Params) -> ScanReport:
     report = ScanReport()
-    findings = rules.evaluate(window.context(), params)
+    context = window.context()
+    try:
+        findings = rules.evaluate(context, params)
+    except Exception:
+        # A rule that cannot be evaluated must not silence a red flag: raise those, count the failure.
+        logger.exception("rules failed for patient id=%s; raising red flags only", window.patient.pk)
+        findings = rules.evaluate_red_flags(context, params)
+        report.failed.append(window.patient.pk)
     report.findings = len(findings)
     unresolved = window.unresolved_alerts()
     for finding in findings:

@@ -14,6 +14,7 @@ from .engine import (
     RULES,
     RuleInfo,
     evaluate,
+    evaluate_red_flags,
     neural_features,
     red_flag_advice,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "Weekly",
     "check_readiness",
     "evaluate",
+    "evaluate_red_flags",
     "neural_features",
     "red_flag_advice",
 ]

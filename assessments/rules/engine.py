@@ -266,6 +266,12 @@ def evaluate(context: PatientContext, params: Params = DEFAULT_PARAMS) -> list[F
     return findings
 
 
+def evaluate_red_flags(context: PatientContext, params: Params = DEFAULT_PARAMS) -> list[Finding]:
+    """R-01 and R-02 alone: what a scan still raises when another rule cannot be evaluated."""
+    p = _Prepared(context, params)
+    return [*_r01(p), *_r02(p)]
+
+
 # --- preparation --------------------------------------------------------------------------------------------
 
 
@@ -512,7 +518,10 @@ def _r03(p: _Prepared, params: Params) -> list[Finding]:
     # (B) mean back_stiffness_now of the last 3 sessions >= baseline + 2 (relative).
     base = p.pw_baseline
     n = params.r03_mean_of_last
-    if base is not None and base.usable and len(pws) >= n:
+    # The last sessions must include at least one after the baseline's: never the baseline judged against
+    # itself (three sessions in the phase, or none yet after the transition).
+    fresh = base is not None and bool(pws) and _sort_key(pws[-1]) > _sort_key(base.entries[-1])
+    if base is not None and base.usable and fresh and len(pws) >= n:
         last = pws[-n:]
         baseline = _median([e.back_stiffness_now for e in base.entries])
         total = sum(e.back_stiffness_now for e in last)

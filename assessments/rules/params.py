@@ -28,13 +28,13 @@ class InvalidParams(ValueError):
 
 
 # Metadata kinds: "int" (whole number), "number" (int or float), "choice" (one of a tuple of strings).
-def _int(default: int, *, lo: int = 1, hi: int | None = None) -> int:
-    """An integer parameter (counts and windows default to lo=1: never zero or negative)."""
+def _int(default: int, *, lo: int = 1, hi: int | None = 365) -> int:
+    """An integer parameter (counts and windows default to lo=1: never zero or negative; at most a year)."""
     result: int = field(default=default, metadata={"kind": "int", "lo": lo, "hi": hi})
     return result
 
 
-def _number(default: float, *, lo: float = 0, hi: float | None = None, lo_open: bool = True) -> float:
+def _number(default: float, *, lo: float = 0, hi: float | None = 100, lo_open: bool = True) -> float:
     """A numeric parameter (deltas: strictly positive by default)."""
     result: float = field(default=default, metadata={"kind": "number", "lo": lo, "hi": hi, "lo_open": lo_open})
     return result

@@ -437,9 +437,11 @@ def test_a_failing_patient_is_counted_and_the_others_are_still_scanned(
     fine_entry.refresh_from_db()
     assert (broken_entry.scanned_at, broken_entry.scan_failures) == (None, 1)
     assert (fine_entry.scanned_at, fine_entry.scan_failures) == (NOW, 0)
-    assert rules_raised(broken) == []
+    # A failing rule never silences a red flag: R-01 is still raised (and emailed) for the broken patient.
+    assert rules_raised(broken) == ["R-01"]
     assert rules_raised(fine) == ["R-01"]
-    assert f"scan failed for patient id={broken.pk}" in caplog.text
+    assert f"rules failed for patient id={broken.pk}" in caplog.text
+    assert broken.first_name not in caplog.text
 
 
 def test_unscanned_patient_ids_leaves_out_entries_given_up_on_and_fresh_ones(

@@ -102,3 +102,17 @@ def test_params_change_the_judgement():
 
     assert criteria(context, "R-03") == ()
     assert criteria(context, "R-03", Params.from_dict({"r03_window_days": 17})) == ("A",)
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"r03_window_days": 1_000_000}, "r03_window_days"),
+        ({"readiness_red_flag_days": 366}, "readiness_red_flag_days"),
+        ({"r06_pain_delta": 1e9}, "r06_pain_delta"),
+    ],
+)
+def test_windows_and_deltas_are_bounded_so_a_typo_cannot_break_every_scan(data, key):
+    with pytest.raises(InvalidParams) as raised:
+        Params.from_dict(data)
+    assert raised.value.key == key

@@ -213,3 +213,16 @@ def test_several_criteria_are_reported_together_with_merged_evidence():
     assert f is not None
     assert f.criteria == ("A", "C")
     assert [e.values for e in f.evidence] == [{"stiffness_change": "stiffer", "spine_check": "clearly_restricted"}] * 2
+
+
+def test_the_last_sessions_are_never_compared_with_a_baseline_made_of_themselves():
+    # Exactly three sessions in the phase: they are the baseline, so there is nothing after it to compare.
+    context = ctx(
+        pw(3, back_stiffness_now=2), pw(2, back_stiffness_now=2), pw(1, back_stiffness_now=8), phase_since=day(5)
+    )
+    assert finding(context, "R-03") is None
+
+
+def test_right_after_the_transition_sessions_before_it_are_not_compared_with_themselves():
+    before = [pw(12, back_stiffness_now=1), pw(11, back_stiffness_now=1), pw(10, back_stiffness_now=9)]
+    assert finding(ctx(*before, phase_since=day(5)), "R-03") is None
