@@ -7,6 +7,7 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -24,7 +25,7 @@ from assessments.serializers import (
     EntryOutputSerializer,
     TrendsSerializer,
 )
-from assessments.services import assessment_submit
+from assessments.services import assessment_submit, red_flag_advice_for_raw
 from clinic.api.permissions import IsPatient, patient_of
 from programs.models import Enrollment
 
@@ -75,17 +76,25 @@ class AssessmentViewSet(
 
     @extend_schema(request=EntryInputSerializer, responses={201: EntryCreatedSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Submit one self-assessment. Red-flag answers return urgent advice in this response."""
-        data = EntryInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        patient = patient_of(request.user)
-        assert patient is not None  # IsPatient
-        submitted = assessment_submit(
-            patient=patient,
-            kind=data.validated_data["kind"],
-            answers=data.validated_data["answers"],
-            occurred_at=data.validated_data.get("occurred_at"),
-        )
+        """Submit one self-assessment. Red-flag answers return urgent advice in this response (a 400 too)."""
+        try:
+            data = EntryInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            patient = patient_of(request.user)
+            assert patient is not None  # IsPatient
+            submitted = assessment_submit(
+                patient=patient,
+                kind=data.validated_data["kind"],
+                answers=data.validated_data["answers"],
+                occurred_at=data.validated_data.get("occurred_at"),
+            )
+        except (serializers.ValidationError, DjangoValidationError) as exc:
+            advice = red_flag_advice_for_raw(request.data)
+            if not advice:
+                raise
+            response = self.handle_exception(exc)
+            response.data["advice"] = advice
+            return response
         submitted.entry.advice = submitted.advice  # type: ignore[attr-defined]
         return Response(EntryCreatedSerializer(submitted.entry).data, status=status.HTTP_201_CREATED)
 

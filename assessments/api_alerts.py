@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -37,10 +38,16 @@ class ResolveIn(StrictSerializerMixin, serializers.Serializer):  # type: ignore[
     note = StrictCharField(max_length=2000)
 
 
+class IdFilter(django_filters.NumberFilter):
+    """A whole-number id within the database's range (a huge value is a 400, not an overflow)."""
+
+    field_class = forms.IntegerField
+
+
 class AlertFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Alert.Status.choices)
     severity = django_filters.ChoiceFilter(choices=Severity.choices)
-    patient = django_filters.NumberFilter(field_name="patient_id")
+    patient = IdFilter(field_name="patient_id", min_value=1, max_value=2**63 - 1, label="Patient id")
 
     class Meta:
         model = Alert

@@ -140,7 +140,8 @@ def digest_send(*, therapist: Therapist, now: datetime) -> OutgoingEmail | None:
             return None
         since = therapist.last_digest_at
         alerts = list(
-            Alert.objects.filter(therapist=therapist)
+            # The patient's current therapist: alerts follow a reassigned patient.
+            Alert.objects.filter(patient__therapist=therapist)
             .filter(~Q(status=Alert.Status.RESOLVED) | (Q(raised_at__gt=since) if since else Q(pk__in=[])))
             .select_related("patient")
             .order_by("severity_rank", "-raised_at")

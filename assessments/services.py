@@ -69,6 +69,24 @@ def assessment_submit(
     return Submitted(entry=entry, advice=advice)
 
 
+def red_flag_advice_for_raw(data: Any) -> list[dict[str, str]]:
+    """The urgent advice for the red-flag answers of a request that could not be stored.
+
+    A patient reporting saddle numbness must be told to seek care even when another answer is invalid,
+    the entry is too old, or they are no longer enrolled: only recognised red-flag items count.
+    """
+    answers = data.get("answers") if isinstance(data, dict) else None
+    if not isinstance(answers, dict):
+        return []
+
+    def known(name: str, choices: tuple[str, ...]) -> list[str]:
+        items = answers.get(name)
+        return [i for i in items if isinstance(i, str) and i in choices] if isinstance(items, list) else []
+
+    found = rules.red_flag_advice(known("safety_screen", q.SAFETY_SCREEN), known("systemic_flags", q.SYSTEMIC_FLAGS))
+    return [{"level": a.level, "message": a.message} for a in found]
+
+
 def _enqueue_scan(patient_id: int) -> None:
     """Ask a worker to scan the patient now. A broker that is down only delays it: the sweep finds the entry."""
     from assessments.tasks import scan_patient

@@ -34,7 +34,6 @@ CLINIC_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "django_celery_beat.periodictask": ("view", "add", "change", "delete"),
     "django_celery_beat.crontabschedule": ("view", "add", "change", "delete"),
     "django_celery_beat.intervalschedule": ("view", "add", "change", "delete"),
-    "auditlog.logentry": ("view",),
 }
 
 

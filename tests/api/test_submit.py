@@ -243,3 +243,31 @@ def test_patient_without_an_active_enrollment_cannot_submit(world: Any, patient_
     assert errors(response) == [(None, "not_enrolled")]
     assert "not enrolled" in response.json()["errors"][0]["message"]
     assert not Entry.objects.exists()
+
+
+def test_a_red_flag_report_that_cannot_be_stored_still_gets_the_urgent_advice(world: Any) -> None:
+    client = APIClient()
+    client.force_authenticate(world.patient.user)
+    answers = {**post_workout_answers(safety_screen=["saddle_numbness"]), "back_pain_now": 11}
+
+    response = client.post("/api/v1/assessments/", {"kind": "post_workout", "answers": answers}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert [e["field"] for e in body["errors"]] == ["answers.back_pain_now"]
+    assert [a["level"] for a in body["advice"]] == ["urgent"]
+    assert "emergency" in body["advice"][0]["message"]
+
+
+def test_a_discharged_patient_reporting_a_red_flag_is_told_to_seek_care(world: Any) -> None:
+    world.patient.status = "discharged"
+    world.patient.save()
+    client = APIClient()
+    client.force_authenticate(world.patient.user)
+    answers = weekly_answers(systemic_flags=["fever_or_unwell"])
+
+    response = client.post("/api/v1/assessments/", {"kind": "weekly", "answers": answers}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "discharged"
+    assert [a["level"] for a in response.json()["advice"]] == ["urgent"]

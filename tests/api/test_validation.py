@@ -467,7 +467,11 @@ def test_several_conditional_errors_are_reported_together(patient_api: APIClient
 @pytest.mark.parametrize(("kind", "field"), sorted(LISTS))
 def test_list_with_duplicates_is_rejected(patient_api: APIClient, kind: str, field: str) -> None:
     first = LISTS[(kind, field)][0]
-    rejected(submit(patient_api, kind, answers_for(kind, field, [first, first])), (f"answers.{field}", "duplicate"))
+    response = submit(patient_api, kind, answers_for(kind, field, [first, first]))
+    rejected(response, (f"answers.{field}", "duplicate"))
+    # A refused red-flag report still tells the patient what to do.
+    red_flag = field in ("safety_screen", "systemic_flags")
+    assert [a["level"] for a in response.json().get("advice", [])] == (["urgent"] if red_flag else [])
 
 
 @pytest.mark.parametrize(("kind", "field"), sorted(LISTS))
@@ -475,6 +479,8 @@ def test_list_with_an_unknown_choice_names_the_item(patient_api: APIClient, kind
     first = LISTS[(kind, field)][0]
     response = submit(patient_api, kind, answers_for(kind, field, [first, "headache"]))
     rejected(response, (f"answers.{field}.1", "invalid_choice"))
+    red_flag = field in ("safety_screen", "systemic_flags")
+    assert [a["level"] for a in response.json().get("advice", [])] == (["urgent"] if red_flag else [])
 
 
 @pytest.mark.parametrize("value", ["numbness", 1, {"numbness": True}])
