@@ -102,7 +102,11 @@ def invitation_issue(*, patient: Patient, by: Any = None) -> IssuedInvitation:
         issued = IssuedInvitation(invitation=invitation, token=token)
         clinic_name = patient.clinic.name
         address = patient.email
-        transaction.on_commit(lambda: _send_invitation_email(clinic_name, address, issued.activation_link))
+        # Robust: a mail server that is down is logged, never undoes the invitation or hides its link
+        # (printed by invite_patient; the admin action can send a fresh one).
+        transaction.on_commit(
+            lambda: _send_invitation_email(clinic_name, address, issued.activation_link), robust=True
+        )
     return issued
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from patients.models import Patient, staff_clinic_id
 
@@ -207,6 +208,13 @@ class OutcomeScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.score} on {self.recorded_on:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.recorded_on and self.patient_id is not None:
+            clinic_tz = Patient.objects.select_related("clinic").get(pk=self.patient_id).clinic.tz
+            if self.recorded_on > timezone.localdate(timezone=clinic_tz):
+                raise ValidationError({"recorded_on": "The date cannot be in the future."})
 
 
 auditlog.register(Enrollment, exclude_fields=["created_at"])

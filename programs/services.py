@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition
+from programs.models import Enrollment, Phase, PhaseTransition
 
 
 def enrollment_transition(
@@ -98,12 +97,3 @@ def readiness_snapshot(
 def _has_unmet_criterion(snapshot: dict[str, Any]) -> bool:
     criteria = snapshot.get("criteria", [])
     return any(c.get("status") != "pass" for c in criteria if isinstance(c, dict))
-
-
-def outcome_score_record(*, patient: Any, instrument: str, score: Decimal, recorded_on: date, by: Any) -> OutcomeScore:
-    outcome = OutcomeScore(patient=patient, instrument=instrument, score=score, recorded_on=recorded_on, entered_by=by)
-    outcome.full_clean()
-    if recorded_on > timezone.localdate(timezone=patient.clinic.tz):
-        raise ValidationError({"recorded_on": "The date cannot be in the future."})
-    outcome.save()
-    return outcome

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from programs.models import Enrollment
+from django.utils import timezone
+
+from programs.models import Enrollment, OutcomeScore
 from tests.factories import PatientFactory, ProgramFactory
 
 
@@ -64,3 +66,17 @@ def test_a_second_active_enrollment_is_a_form_error_not_a_crash(client: Any, wor
     assert response.status_code == 200
     assert response.context["adminform"].form.errors
     assert Enrollment.objects.filter(patient=world.patient).count() == 1
+
+
+def test_an_outcome_score_dated_in_the_future_is_a_form_error(client: Any, world: Any) -> None:
+    client.force_login(world.therapist.user)
+    tomorrow = timezone.localdate(timezone=world.clinic.tz) + dt.timedelta(days=1)
+
+    response = client.post(
+        "/admin/programs/outcomescore/add/",
+        {"patient": world.patient.pk, "instrument": "ODI", "score": "18", "recorded_on": tomorrow.isoformat()},
+    )
+
+    assert response.status_code == 200
+    assert "recorded_on" in response.context["adminform"].form.errors
+    assert not OutcomeScore.objects.exists()
