@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from clinic.admin_scoping import ClinicScopedAdmin
-from programs.models import Enrollment, Exercise, OutcomeScore, PhaseTransition, Program
+from programs.models import Enrollment, Exercise, OutcomeScore, Phase, PhaseTransition, Program
 
 
 class ExerciseInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -50,6 +50,13 @@ class EnrollmentForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.pk is None and "phase" in self.fields:
+            # An episode starts in treatment; moving on goes through "Move to another phase", which runs the
+            # readiness check and records the transition (moving too soon is the classic mistake).
+            phase = self.fields["phase"]
+            assert isinstance(phase, forms.ChoiceField)
+            phase.choices = [(Phase.TREATMENT.value, Phase.TREATMENT.label)]
+            phase.help_text = "New enrollments start in treatment; use 'Move to another phase' afterwards."
         if self.instance.pk is None:
             for name in ("post_workouts_per_week", "weekly_checkin_weekday", "phase_since"):
                 if name in self.fields:

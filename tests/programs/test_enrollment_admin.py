@@ -80,3 +80,16 @@ def test_an_outcome_score_dated_in_the_future_is_a_form_error(client: Any, world
     assert response.status_code == 200
     assert "recorded_on" in response.context["adminform"].form.errors
     assert not OutcomeScore.objects.exists()
+
+
+def test_a_new_enrollment_cannot_skip_the_readiness_check_by_starting_in_stabilization(
+    client: Any, world: Any
+) -> None:
+    patient = PatientFactory(therapist=world.therapist)
+    client.force_login(world.therapist.user)
+
+    response = client.post("/admin/programs/enrollment/add/", _form(patient, ProgramFactory(), phase="stabilization"))
+
+    assert response.status_code == 200
+    assert "phase" in response.context["adminform"].form.errors
+    assert not Enrollment.objects.filter(patient=patient).exists()
