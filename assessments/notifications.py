@@ -7,6 +7,7 @@ triggering values and dates, the rationale and the admin link. Never a name, a b
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -36,8 +37,21 @@ def admin_url(name: str, *args: Any) -> str:
     return f"{settings.SITE_URL}{reverse(name, args=args)}"
 
 
+def value_lines(values: dict[str, Any]) -> list[str]:
+    """The values judged, one line per criterion (or item): ``B: mean=5.3, baseline=..., threshold=4``."""
+    lines = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            parts = ", ".join(f"{k}={json.dumps(v, separators=(',', ':'), default=str)}" for k, v in value.items())
+            lines.append(f"{key}: {parts}")
+        else:
+            lines.append(f"{key}: {json.dumps(value, separators=(',', ':'), default=str)}")
+    return lines
+
+
 def _alert_context(alert: Alert, patient: Patient) -> dict[str, Any]:
     return {
+        "value_lines": value_lines(alert.values),
         "alert": alert,
         "caseload_ref": patient.caseload_ref,
         "clinic": patient.clinic,
@@ -172,7 +186,9 @@ def digest_send(*, therapist: Therapist, now: datetime) -> OutgoingEmail | None:
 
 
 def _digest_row(alert: Alert) -> dict[str, Any]:
+    summary = "; ".join(value_lines(alert.values))
     return {
+        "values": summary if len(summary) <= 400 else summary[:397] + "...",
         "alert": alert,
         "caseload_ref": alert.patient.caseload_ref,
         "link": admin_url("admin:assessments_alert_change", alert.pk),

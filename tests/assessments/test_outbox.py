@@ -320,3 +320,13 @@ def test_the_admin_requeues_failed_emails_and_the_sweep_sends_them(world: Any, c
     assert OutgoingEmail.objects.get(pk=sent.pk).status == OutgoingEmail.Status.SENT
     sweep_outbox()
     assert [m.subject for m in mailoutbox] == [failed.subject]
+
+
+def test_the_alert_email_lists_the_values_judged_per_criterion(world: Any) -> None:
+    alert = raise_high(enrolled_patient(world.therapist))
+    email = OutgoingEmail.objects.get(key=f"alert:{alert.pk}:immediate")
+
+    assert "Values judged:" in email.body_text
+    assert "- A: series=" in email.body_text
+    assert "stiffer=2" in email.body_text
+    assert "Values judged:" in email.body_html
