@@ -18,11 +18,11 @@ from assessments import rules
 from assessments.alerts import alert_acknowledge, alert_resolve
 from assessments.models import Alert, Entry, OutgoingEmail, RuleSet
 from assessments.outbox import outbox_requeue_failed
-from clinic.admin_scoping import ClinicScopedAdmin
+from clinic.admin_scoping import ClinicScopedAdmin, DefaultedListFilter
 from patients.models import staff_profile
 
 
-class QueueFilter(admin.SimpleListFilter):
+class QueueFilter(DefaultedListFilter):
     """Unresolved alerts by default; 'All' includes the resolved ones."""
 
     title = "queue"
@@ -33,14 +33,6 @@ class QueueFilter(admin.SimpleListFilter):
 
     def value(self) -> str:
         return super().value() or "unresolved"
-
-    def choices(self, changelist: Any) -> Any:
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "all":

@@ -201,8 +201,12 @@ class EntryInputSerializer(StrictSerializerMixin, serializers.Serializer):  # ty
             errors.update(exc.detail)
         kind = data.get("kind") if isinstance(data, dict) else None
         raw_answers = data.get("answers") if isinstance(data, dict) else None
-        known_kind = isinstance(kind, str) and kind in ANSWER_SERIALIZERS
-        if known_kind and isinstance(raw_answers, dict) and "answers" not in errors:
+        if (
+            isinstance(kind, str)
+            and kind in ANSWER_SERIALIZERS
+            and isinstance(raw_answers, dict)
+            and "answers" not in errors
+        ):
             answers = ANSWER_SERIALIZERS[kind](data=raw_answers)
             if not answers.is_valid():
                 errors["answers"] = answers.errors

@@ -41,3 +41,15 @@ def is_clinic_admin(request: HttpRequest) -> bool:
     if user.is_superuser:
         return True
     return bool(staff_clinic_id(user) is not None and user.groups.filter(name="Clinic administrators").exists())
+
+
+class DefaultedListFilter(admin.SimpleListFilter):
+    """A list filter that always has a choice selected (its default, when the URL names none), without "All"."""
+
+    def choices(self, changelist: Any) -> Any:
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }

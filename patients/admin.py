@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from assessments.models import Alert
-from clinic.admin_scoping import ClinicScopedAdmin
+from clinic.admin_scoping import ClinicScopedAdmin, DefaultedListFilter
 from patients.models import Clinic, Invitation, Patient, Therapist, staff_clinic_id, staff_profile
 from patients.services import invitation_issue
+from programs.admin import ENROLLMENT_FIELDS
 from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition
 from programs.services import enrollment_transition, readiness_snapshot
 
@@ -79,7 +80,7 @@ class TherapistAdmin(ClinicScopedAdmin):
         return obj.user.email
 
 
-class CaseloadFilter(admin.SimpleListFilter):
+class CaseloadFilter(DefaultedListFilter):
     """Defaults to the therapist's own caseload; 'Whole clinic' shows every patient of the clinic."""
 
     title = "caseload"
@@ -102,14 +103,6 @@ class CaseloadFilter(admin.SimpleListFilter):
             return queryset.filter(therapist=profile)
         return queryset
 
-    def choices(self, changelist: Any) -> Any:
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
     def __init__(self, request: HttpRequest, params: Any, model: Any, model_admin: Any) -> None:
         self.request = request
         super().__init__(request, params, model, model_admin)
@@ -118,16 +111,7 @@ class CaseloadFilter(admin.SimpleListFilter):
 class EnrollmentInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Enrollment
     extra = 0
-    fields = [
-        "program",
-        "phase",
-        "phase_since",
-        "started_on",
-        "ended_on",
-        "active",
-        "post_workouts_per_week",
-        "weekly_checkin_weekday",
-    ]
+    fields = [name for name in ENROLLMENT_FIELDS if name != "patient"]
     readonly_fields = ["phase", "phase_since"]
     show_change_link = True
 

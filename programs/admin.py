@@ -26,22 +26,25 @@ class ProgramAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     inlines = [ExerciseInline]
 
 
+ENROLLMENT_FIELDS = [
+    "patient",
+    "program",
+    "phase",
+    "phase_since",
+    "started_on",
+    "ended_on",
+    "active",
+    "post_workouts_per_week",
+    "weekly_checkin_weekday",
+]
+
+
 class EnrollmentForm(forms.ModelForm):  # type: ignore[type-arg]
     """New enrollments take their schedule from the program unless the therapist sets one."""
 
     class Meta:
         model = Enrollment
-        fields = [
-            "patient",
-            "program",
-            "phase",
-            "phase_since",
-            "started_on",
-            "ended_on",
-            "active",
-            "post_workouts_per_week",
-            "weekly_checkin_weekday",
-        ]
+        fields = ENROLLMENT_FIELDS
         help_texts = {
             "post_workouts_per_week": "Leave empty to use the program's default.",
             "weekly_checkin_weekday": "0 = Monday ... 6 = Sunday. Leave empty to use the program's default.",
@@ -92,17 +95,7 @@ class EnrollmentAdmin(ClinicScopedAdmin):
     list_filter = ["phase", "active", "program"]
     list_select_related = ["patient", "program"]
     search_fields = ["patient__caseload_ref", "patient__last_name"]
-    fields = [
-        "patient",
-        "program",
-        "phase",
-        "phase_since",
-        "started_on",
-        "ended_on",
-        "active",
-        "post_workouts_per_week",
-        "weekly_checkin_weekday",
-    ]
+    fields = tuple(ENROLLMENT_FIELDS)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # The phase changes only through "Move to another phase", which records the transition.
