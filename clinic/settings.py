@@ -138,6 +138,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    "clinic.middleware.ClinicTimezoneMiddleware",
     # Last, so that a lockout raised during authentication becomes a 429 (admin login included).
     "axes.middleware.AxesMiddleware",
 ]

@@ -268,13 +268,13 @@ def test_the_queue_costs_the_same_queries_at_10_and_100_alerts(
     client.force_login(world.therapist.user)
     client.get(QUEUE)  # warm up first-request caches
 
-    # Session, user, user and group permissions, staff profile, filtered and total counts, the page with its
-    # joins, the rule ids of the rule filter.
-    with django_assert_num_queries(9):
+    # Session, user, staff profile, the clinic's time zone, user and group permissions, filtered and total
+    # counts, the page with its joins, the rule ids of the rule filter.
+    with django_assert_num_queries(10):
         assert len(queue_rows(client.get(QUEUE))) == 10
     for _ in range(90):
         AlertFactory(patient=PatientFactory(therapist=world.colleague))
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         assert len(queue_rows(client.get(QUEUE))) == 100
 
 
