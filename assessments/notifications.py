@@ -7,7 +7,6 @@ triggering values and dates, the rationale and the admin link. Never a name, a b
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments.models import Alert, OutgoingEmail, Severity
+from clinic.formatting import value_lines
 from patients.models import Clinic, Patient, Therapist
 
 logger = logging.getLogger(__name__)
@@ -35,18 +35,6 @@ def wants_immediate_email(alert: Alert, clinic: Clinic) -> bool:
 
 def admin_url(name: str, *args: Any) -> str:
     return f"{settings.SITE_URL}{reverse(name, args=args)}"
-
-
-def value_lines(values: dict[str, Any]) -> list[str]:
-    """The values judged, one line per criterion (or item): ``B: mean=5.3, baseline=..., threshold=4``."""
-    lines = []
-    for key, value in values.items():
-        if isinstance(value, dict):
-            parts = ", ".join(f"{k}={json.dumps(v, separators=(',', ':'), default=str)}" for k, v in value.items())
-            lines.append(f"{key}: {parts}")
-        else:
-            lines.append(f"{key}: {json.dumps(value, separators=(',', ':'), default=str)}")
-    return lines
 
 
 def _alert_context(alert: Alert, patient: Patient) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from assessments.models import Alert
 from clinic.admin_scoping import ClinicScopedAdmin, DefaultedListFilter
+from clinic.formatting import value_lines
 from patients.models import Clinic, Invitation, Patient, Therapist, staff_clinic_id, staff_profile
 from patients.services import invitation_issue
 from programs.admin import ENROLLMENT_FIELDS
@@ -355,6 +356,9 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
                 neuro_screen_clear=ratings.get("neuro_screen_clear"),
                 motor_control_ok=ratings.get("motor_control_ok"),
             )
+        if readiness is not None:
+            for criterion in readiness["criteria"]:
+                criterion["value_lines"] = value_lines(criterion["values"])
         context = {
             **self.admin_site.each_context(request),
             "readiness": readiness,
