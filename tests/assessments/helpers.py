@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from assessments import questionnaires as q
+from assessments.demo import QUIET_WEEKLY
 from assessments.models import Alert, Entry
 from assessments.scanning import ScanReport, scan_patients
 from assessments.services import assessment_submit
@@ -44,26 +45,8 @@ def quiet_session(**overrides: Any) -> dict[str, Any]:
 
 
 def quiet_weekly(**overrides: Any) -> dict[str, Any]:
-    """A complete weekly check-in with nothing of note (low pain, short morning stiffness, good function)."""
-    answers: dict[str, Any] = {
-        "back_pain_avg_7d": 2,
-        "leg_pain_avg_7d": 0,
-        "peg_pain": 2,
-        "peg_enjoyment": 2,
-        "peg_activity": 2,
-        "morning_stiffness_level": 2,
-        "morning_stiffness_duration": "lt15",
-        "stiffness_eases_with_movement": None,
-        "global_change": 1,
-        "flare_7d": False,
-        "exercise_days_7d": 4,
-        "psfs_1": 7,
-        "psfs_2": 7,
-        "psfs_3": 8,
-        "systemic_flags": [],
-    }
-    answers.update(overrides)
-    return answers
+    """A complete weekly check-in with nothing of note: the demo's quiet weekly (low pain, short stiffness)."""
+    return {**QUIET_WEEKLY, **overrides}
 
 
 def enrolled_patient(

@@ -8,6 +8,7 @@ from typing import Any, cast
 from django.utils import timezone
 
 from assessments import questionnaires as q
+from assessments.demo import QUIET_SESSION
 from assessments.models import Entry
 from patients.models import Clinic, Patient
 from programs.models import Enrollment
@@ -17,22 +18,6 @@ from tests.factories import ClinicFactory, EnrollmentFactory, PortalPatientFacto
 FIRST_NAME = "Zebedee"
 LAST_NAME = "Quarrington"
 
-QUIET_SESSION: dict[str, Any] = {
-    "session_completed": "full",
-    "back_pain_now": 1,
-    "back_pain_during_max": 2,
-    "back_stiffness_now": 2,
-    "stiffness_change": "looser",
-    "spine_check": "free",
-    "neck_symptoms": "none",
-    "neck_level": None,
-    "thigh_symptoms": "none",
-    "thigh_level": None,
-    "thigh_stretch_response": None,
-    "thigh_below_knee": None,
-    "thigh_nerve_qualities": None,
-    "safety_screen": [],
-}
 # new safety-screen symptoms, an urgent alert emailed at once.
 RED_FLAG_SESSION: dict[str, Any] = {**QUIET_SESSION, "back_pain_now": 4, "safety_screen": ["saddle_numbness"]}
 RED_FLAG_SUBJECT = "URGENT: Red flag: new safety-screen symptoms"
