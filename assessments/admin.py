@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from assessments import rules
-from assessments.alerts import alert_acknowledge, alert_resolve
-from assessments.models import Alert, Entry, OutgoingEmail, RuleSet
+from assessments.admin_entries import EntryAdmin as EntryAdmin  # registers the entry pages
+from assessments.alerts import alert_acknowledge, alert_resolve, reportable_items
+from assessments.models import Alert, OutgoingEmail, RuleSet, SafetyScreenReview
 from assessments.outbox import outbox_requeue_failed
 from clinic.admin_scoping import ClinicScopedAdmin, DefaultedListFilter
 from patients.models import staff_profile
@@ -37,7 +38,7 @@ class QueueFilter(DefaultedListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "all":
             return queryset
-        queryset = queryset.exclude(status=Alert.Status.RESOLVED)
+        queryset = queryset.exclude(status__in=Alert.CLOSED)
         profile = staff_profile(request.user)
         if self.value() == "mine" and profile is not None:
             queryset = queryset.filter(therapist=profile)
@@ -48,15 +49,55 @@ class TriageActionForm(ActionForm):
     note = forms.CharField(required=False, label="Resolution note", max_length=2000)
 
 
+REVIEW_FIELDS = ("reviewed_items", "review_outcome", "review_date")
+
+
 class AlertForm(forms.ModelForm):  # type: ignore[type-arg]
+    reviewed_items = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Safety-screen items assessed",
+        help_text="R-01: the reported items you assessed. Assessed as stable, a later report of an item as "
+        "unchanged is raised at high instead of urgent for 90 days.",
+    )
+    review_outcome = forms.ChoiceField(
+        required=False, choices=[("", "---"), *SafetyScreenReview.Outcome.choices], label="Outcome of the assessment"
+    )
+    review_date = forms.DateField(required=False, label="Assessed on", widget=forms.DateInput(attrs={"type": "date"}))
+
     class Meta:
         model = Alert
         fields = ["status", "resolution_note"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        items = reportable_items(self.instance) if self.instance.pk else []
+        if items:
+            field = self.fields["reviewed_items"]
+            assert isinstance(field, forms.MultipleChoiceField)
+            field.choices = [(i, i.replace("_", " ")) for i in items]
+        else:
+            for name in REVIEW_FIELDS:
+                del self.fields[name]
+
+    def reviews(self) -> list[dict[str, Any]]:
+        """The safety-screen reviews to record with the resolution (R-01 alerts)."""
+        data = self.cleaned_data
+        return [
+            {"item": item, "outcome": data.get("review_outcome"), "assessed_on": data.get("review_date")}
+            for item in data.get("reviewed_items") or ()
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         previous = Alert.objects.values_list("status", flat=True).get(pk=self.instance.pk)
         status = data.get("status")
+        if previous == Alert.Status.CLEARED and status != previous:
+            raise ValidationError("A cleared alert is closed; later entries raise a new one.")
+        if status == Alert.Status.CLEARED and previous != status:
+            raise ValidationError({"status": "Only the scan clears alerts (R-11); resolve it instead."})
+        if data.get("reviewed_items") and (not data.get("review_outcome") or not data.get("review_date")):
+            raise ValidationError({"review_outcome": "Give the outcome and the date of the assessment."})
         if previous == Alert.Status.RESOLVED and status != previous:
             raise ValidationError("A resolved alert cannot be re-opened; later entries raise a new one.")
         if previous == Alert.Status.ACKNOWLEDGED and status == Alert.Status.OPEN:
@@ -104,6 +145,11 @@ class AlertAdmin(ClinicScopedAdmin):
         "acknowledged_by",
         "resolved_at",
         "resolved_by",
+        "cleared_at",
+        "cleared_by_entry",
+        "reported_late",
+        "escalations",
+        "escalated_at",
     ]
     fieldsets = [
         (None, {"fields": ["patient_link", "therapist", "rule_id", "title", "qualifier", "severity", "rationale"]}),
@@ -114,10 +160,15 @@ class AlertAdmin(ClinicScopedAdmin):
                 "fields": [
                     "status",
                     "resolution_note",
+                    "reviewed_items",
+                    "review_outcome",
+                    "review_date",
                     "acknowledged_at",
                     "acknowledged_by",
                     "resolved_at",
                     "resolved_by",
+                    "cleared_at",
+                    "cleared_by_entry",
                 ]
             },
         ),
@@ -125,7 +176,15 @@ class AlertAdmin(ClinicScopedAdmin):
             "Judged with",
             {
                 "classes": ["collapse"],
-                "fields": ["ruleset_version", "thresholds_json", "raised_at", "last_evidence_at"],
+                "fields": [
+                    "ruleset_version",
+                    "thresholds_json",
+                    "raised_at",
+                    "last_evidence_at",
+                    "reported_late",
+                    "escalations",
+                    "escalated_at",
+                ],
             },
         ),
     ]
@@ -135,6 +194,15 @@ class AlertAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """The safety-screen review fields only on an R-01 alert (the items it reported)."""
+        if obj is not None and reportable_items(obj):
+            return self.fieldsets
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f not in REVIEW_FIELDS]})
+            for name, opts in self.fieldsets
+        ]
 
     def get_ordering(self, request: HttpRequest) -> list[Any]:
         # The changelist puts this ordering (else Meta.ordering) before the queryset's own order_by, so the
@@ -191,12 +259,17 @@ class AlertAdmin(ClinicScopedAdmin):
         if obj.status == Alert.Status.ACKNOWLEDGED and current.status == Alert.Status.OPEN:
             alert_acknowledge(alert=current, by=request.user)
         elif obj.status == Alert.Status.RESOLVED and current.status != Alert.Status.RESOLVED:
-            alert_resolve(alert=current, by=request.user, note=form.cleaned_data.get("resolution_note", ""))
+            alert_resolve(
+                alert=current,
+                by=request.user,
+                note=form.cleaned_data.get("resolution_note", ""),
+                reviews=form.reviews(),
+            )
 
     @admin.action(description="Acknowledge selected alerts", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         done = 0
-        for alert in queryset.exclude(status=Alert.Status.RESOLVED):
+        for alert in queryset.exclude(status__in=Alert.CLOSED):
             alert_acknowledge(alert=alert, by=request.user)
             done += 1
         self.message_user(request, f"Acknowledged {done} alert(s).", messages.SUCCESS)
@@ -208,46 +281,10 @@ class AlertAdmin(ClinicScopedAdmin):
             self.message_user(request, "Write a resolution note to resolve alerts.", messages.ERROR)
             return
         done = 0
-        for alert in queryset.exclude(status=Alert.Status.RESOLVED):
+        for alert in queryset.exclude(status__in=Alert.CLOSED):
             alert_resolve(alert=alert, by=request.user, note=note)
             done += 1
         self.message_user(request, f"Resolved {done} alert(s).", messages.SUCCESS)
-
-
-@admin.register(Entry)
-class EntryAdmin(ClinicScopedAdmin):
-    list_display = [
-        "occurred_at",
-        "caseload_ref",
-        "kind",
-        "phase",
-        "back_pain_now",
-        "back_stiffness_now",
-        "back_pain_avg_7d",
-        "red_flag",
-        "scanned_at",
-    ]
-    list_filter = ["kind", "phase"]
-    list_select_related = ["patient"]
-    search_fields = ["patient__caseload_ref"]
-    date_hierarchy = "occurred_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # entries are immutable
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="Caseload", ordering="patient__caseload_ref")
-    def caseload_ref(self, obj: Entry) -> str:
-        return obj.patient.caseload_ref
-
-    @admin.display(description="Red flag", boolean=True)
-    def red_flag(self, obj: Entry) -> bool:
-        return obj.has_red_flag
 
 
 @admin.register(OutgoingEmail)

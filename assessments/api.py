@@ -25,7 +25,7 @@ from assessments.serializers import (
     EntryOutputSerializer,
     TrendsSerializer,
 )
-from assessments.services import assessment_submit, red_flag_advice_for_raw
+from assessments.services import assessment_submit, red_flag_report_store
 from clinic.api.permissions import IsPatient, patient_of
 from programs.models import Enrollment
 
@@ -77,11 +77,11 @@ class AssessmentViewSet(
     @extend_schema(request=EntryInputSerializer, responses={201: EntryCreatedSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Submit one self-assessment. Red-flag answers return urgent advice in this response (a 400 too)."""
+        patient = patient_of(request.user)
+        assert patient is not None  # IsPatient
         try:
             data = EntryInputSerializer(data=request.data)
             data.is_valid(raise_exception=True)
-            patient = patient_of(request.user)
-            assert patient is not None  # IsPatient
             submitted = assessment_submit(
                 patient=patient,
                 kind=data.validated_data["kind"],
@@ -89,11 +89,12 @@ class AssessmentViewSet(
                 occurred_at=data.validated_data.get("occurred_at"),
             )
         except (serializers.ValidationError, DjangoValidationError) as exc:
-            advice = red_flag_advice_for_raw(request.data)
-            if not advice:
-                raise
             response = self.handle_exception(exc)
-            response.data["advice"] = advice
+            # A red flag is never dropped: the refused request's red-flag items are stored and scanned.
+            refused = red_flag_report_store(patient=patient, data=request.data, errors=response.data["errors"])
+            if refused is not None:
+                response.data["advice"] = refused.advice
+                response.data["therapist_notified"] = True
             return response
         submitted.entry.advice = submitted.advice  # type: ignore[attr-defined]
         return Response(EntryCreatedSerializer(submitted.entry).data, status=status.HTTP_201_CREATED)

@@ -13,8 +13,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from assessments import questionnaires as q
 from assessments.alerts import alert_acknowledge, alert_resolve
-from assessments.models import Alert, Severity
+from assessments.models import Alert, SafetyScreenReview, Severity
 from clinic.api.fields import StrictCharField, StrictSerializerMixin
 from clinic.api.permissions import IsTherapist
 
@@ -29,13 +30,26 @@ class AlertOut(serializers.ModelSerializer):  # type: ignore[type-arg]
         fields = [
             "id", "patient", "caseload_ref", "therapist", "rule_id", "rule_slug", "title", "qualifier", "severity",
             "status", "criteria", "values", "evidence", "rationale", "ruleset_version", "thresholds", "raised_at",
-            "last_evidence_at", "acknowledged_at", "resolved_at", "resolution_note",
+            "last_evidence_at", "acknowledged_at", "resolved_at", "resolution_note", "cleared_at",
+            "cleared_by_entry", "reported_late", "escalations",
         ]  # fmt: skip
         read_only_fields = fields
 
 
+class SafetyReviewIn(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
+    item = serializers.ChoiceField(choices=[(i, i.replace("_", " ")) for i in q.SAFETY_SCREEN])
+    outcome = serializers.ChoiceField(choices=SafetyScreenReview.Outcome.choices)
+    assessed_on = serializers.DateField()
+
+
 class ResolveIn(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
     note = StrictCharField(max_length=2000)
+    reviews = SafetyReviewIn(
+        many=True,
+        required=False,
+        help_text="R-01 only: per reported safety-screen item, when it was assessed and the outcome. An item "
+        "assessed as stable lowers a later unchanged report of it to high for 90 days.",
+    )
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -81,5 +95,10 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         """-> resolved, with a note saying how."""
         data = ResolveIn(data=request.data)
         data.is_valid(raise_exception=True)
-        alert = alert_resolve(alert=self.get_object(), by=request.user, note=data.validated_data["note"])
+        alert = alert_resolve(
+            alert=self.get_object(),
+            by=request.user,
+            note=data.validated_data["note"],
+            reviews=data.validated_data.get("reviews"),
+        )
         return Response(AlertOut(alert).data)

@@ -32,6 +32,7 @@ QUIET_SESSION: dict[str, Any] = {
     "thigh_below_knee": None,
     "thigh_nerve_qualities": None,
     "safety_screen": [],
+    "safety_screen_unchanged": [],
 }
 QUIET_WEEKLY: dict[str, Any] = {
     "back_pain_avg_7d": 2,
@@ -49,11 +50,15 @@ QUIET_WEEKLY: dict[str, Any] = {
     "psfs_2": 7,
     "psfs_3": 8,
     "systemic_flags": [],
+    "safety_screen": [],
+    "safety_screen_unchanged": [],
 }
 SORE_BOTH_EASING = {  # ordinary exercise soreness: both sides, eases with stretch
     "thigh_symptoms": "both",
     "thigh_level": 3,
     "thigh_stretch_response": "eases",
+    "thigh_below_knee": False,
+    "thigh_nerve_qualities": [],
 }
 
 # The last sessions of each pattern, oldest first; earlier sessions are quiet.
@@ -136,6 +141,12 @@ def history_create(*, patient: Patient, enrollment: Enrollment, pattern: str) ->
 
 
 def _entry(patient: Patient, enrollment: Enrollment, kind: str, at: datetime, answers: dict[str, Any]) -> Entry:
-    fields = q.POST_WORKOUT_FIELDS if kind == q.POST_WORKOUT else q.WEEKLY_FIELDS
-    values = {name: answers.get(name) for name in fields if name != "note"}
-    return Entry(patient=patient, enrollment=enrollment, phase=enrollment.phase, kind=kind, occurred_at=at, **values)
+    return Entry(
+        patient=patient,
+        enrollment=enrollment,
+        phase=enrollment.phase,
+        kind=kind,
+        occurred_at=at,
+        questionnaire_version=q.QUESTIONNAIRE_VERSION,
+        **q.column_values(kind, answers),
+    )

@@ -12,44 +12,43 @@ from assessments import questionnaires as q
 from assessments.models import Alert, Entry
 from patients.models import Patient
 
-LOINC = "http://loinc.org"
-# LOINC 72514-3: pain severity, 0-10 verbal numeric rating, reported.
-PAIN_SCORE_LOINC = "72514-3"
-PAIN_FIELDS = {"back_pain_now", "back_pain_during_max", "back_pain_avg_7d", "leg_pain_avg_7d"}
+# The questionnaires' own code system; each field's code and standard (LOINC) codes come from the declaration.
+SELF_ASSESSMENT_CODES = "CodeSystem/self-assessment"
 
 
 def _system(name: str) -> str:
     return f"{settings.SITE_URL}/fhir/{name}"
 
 
-def _answer(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
+def _answer(f: q.Field, value: Any) -> dict[str, Any]:
+    if f.type == q.BOOL:
         return {"valueBoolean": value}
-    if isinstance(value, int):
+    if f.type == q.INT:
         return {"valueInteger": value}
     return {"valueString": str(value)}
 
 
 def _items(entry: Entry) -> list[dict[str, Any]]:
     items = []
-    for name, value in entry.answers().items():
-        if value is None or value == "":
+    for f in q.fields_of(entry.kind):
+        value = getattr(entry, f.name)
+        if value is None or value == "" or value == []:
             continue
-        answers = [_answer(v) for v in value] if isinstance(value, list) else [_answer(value)]
-        items.append({"linkId": name, "answer": answers} if answers else {"linkId": name})
+        answers = [_answer(f, v) for v in value] if f.type == q.LIST else [_answer(f, value)]
+        items.append({"linkId": f.fhir_code, "answer": answers})
     return items
 
 
 def _observations(entry: Entry, patient_ref: str) -> list[dict[str, Any]]:
-    scales = q.POST_WORKOUT_SCALES if entry.kind == q.POST_WORKOUT else q.WEEKLY_SCALES
     out = []
-    for name in scales:
-        value = getattr(entry, name)
-        if value is None:
+    for f in q.fields_of(entry.kind):
+        value = getattr(entry, f.name)
+        if f.type != q.INT or value is None:
             continue
-        coding = [{"system": _system("CodeSystem/self-assessment"), "code": name}]
-        if name in PAIN_FIELDS:
-            coding.insert(0, {"system": LOINC, "code": PAIN_SCORE_LOINC, "display": "Pain severity 0-10 (reported)"})
+        name = f.fhir_code
+        coding = [{"system": _system(SELF_ASSESSMENT_CODES), "code": name}]
+        if f.loinc is not None:
+            coding.insert(0, {"system": f.loinc.system, "code": f.loinc.code, "display": f.loinc.display})
         out.append(
             {
                 "fullUrl": f"urn:uuid:observation-{entry.pk}-{name}",
@@ -67,7 +66,7 @@ def _observations(entry: Entry, patient_ref: str) -> list[dict[str, Any]]:
                             ]
                         }
                     ],
-                    "code": {"coding": coding, "text": name.replace("_", " ")},
+                    "code": {"coding": coding, "text": f.label},
                     "subject": {"reference": patient_ref},
                     "effectiveDateTime": entry.occurred_at.isoformat(),
                     "valueInteger": value,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import reduce
 from operator import or_
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db.models import Max, Q
@@ -19,24 +19,40 @@ from django.utils import timezone
 
 from assessments import questionnaires as q
 from assessments import rules
-from assessments.models import Alert, Entry, RuleSet
+from assessments.models import Alert, Entry, RedFlagReport, RuleSet, SafetyScreenReview
 from patients.models import Patient
 from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition
 
-# How far before the phase (or before today) entries are loaded: the baseline fallback uses the last
-# entries before the transition, R-10 the last 4 weeklies, R-11 two weekly cadences.
-LOOKBACK = timedelta(days=42)
+# How far before the phase (or before today) entries are loaded: an entry may be judged as of its own date up
+# to 30 days back (a late diary), and as of that date R-03 E reads 6 weekly blocks (42 d); the baseline
+# fallback uses the last entries before the transition, R-10 the last 4 weeklies, R-11 two weekly cadences.
+LOOKBACK = timedelta(days=30 + 42)
 # The phase-best of R-08 reads the whole phase; a very long phase is capped.
 MAX_WINDOW = timedelta(days=365)
-R07_INPUT_RULES = ("R-03", "R-04", "R-05", "R-06")
+# Alerts whose dates matter to other rules: R-07 counts R-03..R-06 and R-12, R-11's high variant R-01, R-04,
+# R-06 and R-12.
+FIRING_RULES = ("R-01", "R-03", "R-04", "R-05", "R-06", "R-12")
+# R-01 (v2): items assessed and stable within `r01_stable_days` (at most a year) of an entry lower an unchanged
+# report to high; entries are judged up to 30 days back, so reviews this old are loaded.
+STABLE_REVIEW_LOOKBACK = timedelta(days=365 + 31)
 
 
-def active_params() -> tuple[int, rules.Params]:
-    """The active ruleset version and its thresholds (the RULES.md defaults when none is configured)."""
+class ActiveRuleset(NamedTuple):
+    """The ruleset version the scans judge with, its engine and its thresholds."""
+
+    version: int
+    engine: rules.RulesetVersion
+    params: Any
+
+
+def active_params() -> ActiveRuleset:
+    """The active ruleset version and its thresholds (the latest built-in version when none is configured)."""
     ruleset = RuleSet.objects.filter(name=rules.RULESET, is_active=True).first()
     if ruleset is None:
-        return rules.RULESET_VERSION, rules.DEFAULT_PARAMS
-    return ruleset.version, rules.Params.from_dict(ruleset.params)
+        engine = rules.RULESETS[rules.LATEST_VERSION]
+        return ActiveRuleset(engine.version, engine, engine.default_params)
+    engine = rules.RULESETS[ruleset.version]
+    return ActiveRuleset(ruleset.version, engine, rules.params_for(ruleset.version, ruleset.params))
 
 
 @dataclass
@@ -47,112 +63,139 @@ class PatientWindow:
     enrollment: Enrollment | None
     tz: ZoneInfo
     today: date
+    now: datetime
     since: datetime
     entries: list[Entry] = field(default_factory=list)
+    reports: list[RedFlagReport] = field(default_factory=list)
     scores: list[OutcomeScore] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    stable_items: dict[str, date] = field(default_factory=dict)
     last_progression: date | None = None
 
     @property
     def unscanned_ids(self) -> list[int]:
         return [e.pk for e in self.entries if e.scanned_at is None]
 
-    def unresolved_alerts(self) -> dict[tuple[str, str], Alert]:
-        return {(a.rule_id, a.qualifier): a for a in self.alerts if a.status != Alert.Status.RESOLVED}
+    @property
+    def unscanned_report_ids(self) -> list[int]:
+        return [r.pk for r in self.reports if r.scanned_at is None]
 
-    def context(self, *, today: date | None = None) -> rules.PatientContext:
+    @property
+    def unscanned_score_ids(self) -> list[int]:
+        return [s.pk for s in self.scores if s.scanned_at is None]
+
+    def unresolved_alerts(self) -> dict[tuple[str, str], Alert]:
+        return {(a.rule_id, a.qualifier): a for a in self.alerts if a.status not in Alert.CLOSED}
+
+    def local(self, instant: datetime) -> date:
+        return instant.astimezone(self.tz).date()
+
+    def context(
+        self, *, today: date | None = None, as_of: datetime | None = None, now: datetime | None = None
+    ) -> rules.PatientContext:
+        """The engine's view of this patient as of ``as_of`` (an entry's time) or, without it, of ``today``."""
+        if as_of is not None:
+            today = self.local(as_of)
         today = today or self.today
         enrollment = self.enrollment
-        post_workouts, weeklies = [], []
+        post_workouts: list[rules.PostWorkout] = []
+        weeklies: list[rules.Weekly] = []
         for entry in self.entries:
-            local = entry.occurred_at.astimezone(self.tz).date()
+            when: dict[str, Any] = {
+                "id": entry.pk,
+                "occurred_at": entry.occurred_at,
+                "local_date": self.local(entry.occurred_at),
+                "submitted_at": entry.submitted_at,
+            }
             if entry.kind == q.POST_WORKOUT:
-                post_workouts.append(_post_workout(entry, local))
+                post_workouts.append(rules.PostWorkout(**when, **q.engine_values(q.POST_WORKOUT, entry)))
             else:
-                weeklies.append(_weekly(entry, local))
-        suppress: dict[tuple[str, str], datetime] = {}
-        firings = []
-        for alert in self.alerts:
-            if alert.status == Alert.Status.RESOLVED and alert.resolved_at is not None:
-                key = (alert.rule_id, alert.qualifier)
-                resolved = alert.resolved_at.astimezone(self.tz)
-                if key not in suppress or suppress[key] < resolved:
-                    suppress[key] = resolved
-            if alert.rule_id in R07_INPUT_RULES:
-                at = alert.last_evidence_at or alert.raised_at
-                firings.append(rules.Firing(alert.rule_id, at.astimezone(self.tz).date(), at))
+                weeklies.append(rules.Weekly(**when, **q.engine_values(q.WEEKLY, entry)))
         return rules.PatientContext(
             phase=enrollment.phase if enrollment else Phase.TREATMENT,
             phase_since=enrollment.phase_since if enrollment else today,
             today=today,
+            as_of=as_of,
+            now=now or self.now,
             enrolled=enrollment is not None and self.patient.status == Patient.Status.ACTIVE,
             post_workouts=post_workouts,
             weeklies=weeklies,
+            red_flag_reports=[self._report(r) for r in self.reports],
             outcome_scores=[
                 rules.OutcomeScore(instrument=s.instrument, score=float(s.score), local_date=s.recorded_on, id=s.pk)
                 for s in self.scores
             ],
-            recent_firings=firings,
-            suppress_before=suppress,
+            recent_firings=self._firings(),
+            suppress_before=self._suppress_before(),
+            resolutions=self._resolutions(),
+            stable_items=dict(self.stable_items),
+            fracture_risk=self.patient.fracture_risk,
             last_progression_date=self.last_progression,
         )
 
+    def _report(self, report: RedFlagReport) -> rules.RedFlagReport:
+        return rules.RedFlagReport(
+            id=report.pk,
+            kind=report.kind,
+            occurred_at=report.occurred_at,
+            local_date=self.local(report.occurred_at),
+            submitted_at=report.submitted_at,
+            safety_screen=tuple(report.safety_screen or ()),
+            safety_screen_unchanged=tuple(report.safety_screen_unchanged or ()),
+            systemic_flags=tuple(report.systemic_flags or ()),
+        )
 
-def _post_workout(entry: Entry, local: date) -> rules.PostWorkout:
-    return rules.PostWorkout(
-        id=entry.pk,
-        occurred_at=entry.occurred_at,
-        local_date=local,
-        session_completed=entry.session_completed or "full",
-        back_pain_now=entry.back_pain_now or 0,
-        back_pain_during_max=entry.back_pain_during_max or 0,
-        back_stiffness_now=entry.back_stiffness_now or 0,
-        stiffness_change=entry.stiffness_change or "same",
-        spine_check=entry.spine_check or "not_done",
-        neck_symptoms=entry.neck_symptoms or "none",
-        thigh_symptoms=entry.thigh_symptoms or "none",
-        neck_level=entry.neck_level,
-        thigh_level=entry.thigh_level,
-        thigh_stretch_response=entry.thigh_stretch_response,
-        thigh_below_knee=entry.thigh_below_knee,
-        thigh_nerve_qualities=tuple(entry.thigh_nerve_qualities or ()),
-        safety_screen=tuple(entry.safety_screen or ()),
-    )
+    def _firings(self) -> list[rules.Firing]:
+        firings = []
+        for alert in self.alerts:
+            if alert.rule_id in FIRING_RULES:
+                at = alert.last_evidence_at or alert.raised_at
+                firings.append(rules.Firing(alert.rule_id, self.local(at), at))
+        return firings
+
+    def _resolved(self) -> dict[tuple[str, str], Alert]:
+        """The latest resolved alert of each key (v1 and v2 read suppression from it)."""
+        latest: dict[tuple[str, str], Alert] = {}
+        for alert in self.alerts:
+            if alert.status == Alert.Status.RESOLVED and alert.resolved_at is not None:
+                key = (alert.rule_id, alert.qualifier)
+                if key not in latest or latest[key].resolved_at < alert.resolved_at:  # type: ignore[operator]
+                    latest[key] = alert
+        return latest
+
+    def _suppress_before(self) -> dict[tuple[str, str], datetime]:
+        return {key: a.resolved_at.astimezone(self.tz) for key, a in self._resolved().items()}  # type: ignore[union-attr]
+
+    def _resolutions(self) -> dict[tuple[str, str], rules.Resolution]:
+        return {
+            key: rules.Resolution(
+                at=a.resolved_at.astimezone(self.tz),  # type: ignore[union-attr]
+                criteria=tuple(a.criteria or ()),
+                severity=a.severity,
+                peaks=evidence_peaks(a.evidence),
+            )
+            for key, a in self._resolved().items()
+        }
 
 
-def _weekly(entry: Entry, local: date) -> rules.Weekly:
-    return rules.Weekly(
-        id=entry.pk,
-        occurred_at=entry.occurred_at,
-        local_date=local,
-        back_pain_avg_7d=entry.back_pain_avg_7d or 0,
-        leg_pain_avg_7d=entry.leg_pain_avg_7d or 0,
-        peg_pain=entry.peg_pain or 0,
-        peg_enjoyment=entry.peg_enjoyment or 0,
-        peg_activity=entry.peg_activity or 0,
-        morning_stiffness_level=entry.morning_stiffness_level or 0,
-        morning_stiffness_duration=entry.morning_stiffness_duration or "none",
-        global_change=entry.global_change or 0,
-        flare_7d=bool(entry.flare_7d),
-        exercise_days_7d=entry.exercise_days_7d or 0,
-        psfs_1=entry.psfs_1 or 0,
-        psfs_2=entry.psfs_2 or 0,
-        psfs_3=entry.psfs_3 or 0,
-        stiffness_eases_with_movement=entry.stiffness_eases_with_movement,
-        systemic_flags=tuple(entry.systemic_flags or ()),
-    )
+def evidence_peaks(evidence: list[dict[str, Any]]) -> dict[str, float]:
+    """The highest value of each numeric answer recorded in an alert's evidence (booleans are not numbers)."""
+    peaks: dict[str, float] = {}
+    for item in evidence or ():
+        for name, value in (item.get("values") or {}).items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                peaks[name] = max(peaks.get(name, value), value)
+    return peaks
 
 
-ENTRY_COLUMNS = (
-    "id", "patient_id", "kind", "occurred_at", "scanned_at",
-    *(f for f in q.POST_WORKOUT_FIELDS if f != "note"), *q.WEEKLY_FIELDS,
-)  # fmt: skip
+ANSWER_COLUMNS = tuple(dict.fromkeys(f.name for kind in q.KINDS for f in q.fields_of(kind) if f.name != "note"))
+ENTRY_COLUMNS = ("id", "patient_id", "kind", "occurred_at", "submitted_at", "scanned_at", *ANSWER_COLUMNS)
 
 
 def load_windows(
     patient_ids: list[int], *, now: datetime | None = None, since: date | None = None
 ) -> list[PatientWindow]:
-    """Load the windows of a batch of patients: six queries, whatever the batch size.
+    """Load the windows of a batch of patients: eight queries, whatever the batch size.
 
     ``since`` widens every window back to that day (the replay reads the whole period it judges).
     """
@@ -185,6 +228,7 @@ def load_windows(
             enrollment=enrollment,
             tz=tz,
             today=today,
+            now=now,
             since=datetime.combine(start, datetime.min.time(), tzinfo=tz),
             last_progression=progressions.get(patient.pk),
         )
@@ -192,22 +236,35 @@ def load_windows(
     window_filter = reduce(or_, (Q(patient_id=pid, occurred_at__gte=w.since) for pid, w in windows.items()))
     for entry in Entry.objects.filter(window_filter).only(*ENTRY_COLUMNS).order_by("occurred_at", "id"):
         windows[entry.patient_id].entries.append(entry)
-    oldest = min(w.since for w in windows.values()).date()
-    for score in OutcomeScore.objects.filter(patient_id__in=ids, recorded_on__gte=oldest):
+    oldest = min(w.since for w in windows.values())
+    # Red-flag reports: every unscanned one (it must alert, however old), and the recent ones.
+    for report in RedFlagReport.objects.filter(
+        Q(scanned_at__isnull=True) | Q(occurred_at__gte=oldest), patient_id__in=ids
+    ).order_by("occurred_at", "id"):
+        windows[report.patient_id].reports.append(report)
+    for score in OutcomeScore.objects.filter(patient_id__in=ids, recorded_on__gte=oldest.date()):
         windows[score.patient_id].scores.append(score)
     recent = now - timedelta(days=60)
-    alert_filter = ~Q(status=Alert.Status.RESOLVED) | Q(
-        resolved_at__gte=min(recent, min(w.since for w in windows.values()))
-    )
+    alert_filter = ~Q(status__in=Alert.CLOSED) | Q(resolved_at__gte=min(recent, oldest)) | Q(cleared_at__gte=recent)
     for alert in Alert.objects.filter(alert_filter, patient_id__in=ids):
         windows[alert.patient_id].alerts.append(alert)
+    reviews = SafetyScreenReview.objects.filter(
+        patient_id__in=ids,
+        outcome=SafetyScreenReview.Outcome.STABLE,
+        assessed_on__gte=(now - STABLE_REVIEW_LOOKBACK).date(),
+    ).values_list("patient_id", "item", "assessed_on")
+    for patient_id, item, assessed_on in reviews:
+        stable = windows[patient_id].stable_items
+        stable[item] = max(stable.get(item, assessed_on), assessed_on)
     return [windows[p.pk] for p in patients]
 
 
 def readiness_context(*, patient: Patient, ratings: dict[str, Any] | None = None) -> rules.ReadinessReport:
     """The readiness check treatment -> stabilization for one patient, as of today."""
     window = load_windows([patient.pk])[0]
-    _, params = active_params()
+    params = active_params().params
+    if not isinstance(params, rules.Params):  # readiness is judged with v2's criteria whatever scans run
+        params = rules.DEFAULT_PARAMS
     ratings = ratings or {}
     return rules.check_readiness(
         window.context(),

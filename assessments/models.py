@@ -67,7 +67,9 @@ class Entry(models.Model):
     thigh_stretch_response = models.CharField(max_length=12, null=True, choices=_choices(q.THIGH_STRETCH_RESPONSE))
     thigh_below_knee = models.BooleanField(null=True)
     thigh_nerve_qualities = models.JSONField(null=True)
+    # Both questionnaires (v2): the weekly check-in screens a patient who has stopped working out too.
     safety_screen = models.JSONField(null=True)
+    safety_screen_unchanged = models.JSONField(null=True)
     note = models.TextField(blank=True, default="", max_length=q.NOTE_MAX_LENGTH)
 
     # weekly
@@ -88,6 +90,9 @@ class Entry(models.Model):
     psfs_2 = models.SmallIntegerField(null=True)
     psfs_3 = models.SmallIntegerField(null=True)
     systemic_flags = models.JSONField(null=True)
+    # Scores derived from the weekly items at submission (v2): means of three items, one decimal.
+    peg_score = models.DecimalField(max_digits=3, decimal_places=1, null=True, editable=False)
+    psfs_score = models.DecimalField(max_digits=3, decimal_places=1, null=True, editable=False)
 
     objects = EntryQuerySet.as_manager()
 
@@ -109,6 +114,10 @@ class Entry(models.Model):
             ],
             models.CheckConstraint(condition=_in("thigh_symptoms", q.THIGH_SYMPTOMS), name="entry_thigh_valid"),
             models.CheckConstraint(condition=_in("neck_symptoms", q.NECK_SYMPTOMS), name="entry_neck_valid"),
+            *[
+                models.CheckConstraint(condition=_between(f, 0, 10), name=f"entry_{f}_range")
+                for f in ("peg_score", "psfs_score")
+            ],
             models.CheckConstraint(
                 condition=Q(kind=q.WEEKLY) | (Q(back_pain_now__isnull=False) & Q(safety_screen__isnull=False)),
                 name="entry_post_workout_core_answers",
@@ -136,13 +145,89 @@ class Entry(models.Model):
         return bool(self.safety_screen) or bool(self.systemic_flags)
 
 
+class RedFlagReportQuerySet(ClinicScopedQuerySet["RedFlagReport"]):
+    def unscanned(self) -> RedFlagReportQuerySet:
+        return self.filter(scanned_at__isnull=True)
+
+
+class RedFlagReport(models.Model):
+    """The red-flag answers of a submission that was refused for another reason.
+
+    A patient who reports saddle numbness with an out-of-range answer, after discharge or before enrolment
+    still reaches their therapist: the valid red-flag items are stored here in the refusing request and
+    scanned like an entry (R-01/R-02 only). Only recognised items are kept; never free text.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="red_flag_reports")
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.SET_NULL, null=True, blank=True, related_name="red_flag_reports"
+    )
+    kind = models.CharField(max_length=16, choices=Entry.Kind.choices)
+    occurred_at = models.DateTimeField(help_text="When the patient says it happened (now when not valid).")
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    safety_screen = models.JSONField(default=list, blank=True)
+    safety_screen_unchanged = models.JSONField(default=list, blank=True)
+    systemic_flags = models.JSONField(default=list, blank=True)
+    refusal = models.JSONField(default=list, help_text="Why the entry was refused: the field errors (codes).")
+    scanned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scan_failures = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    objects = RedFlagReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        indexes = [
+            models.Index(fields=["patient", "-occurred_at"], name="redflag_patient_occurred_idx"),
+            # The unscanned sweep (assessments.tasks.sweep_unscanned), as for entries.
+            models.Index(fields=["submitted_at"], condition=Q(scanned_at__isnull=True), name="redflag_unscanned_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Red-flag report #{self.pk} at {self.submitted_at:%Y-%m-%d %H:%M}"
+
+
+class SafetyScreenReviewQuerySet(ClinicScopedQuerySet["SafetyScreenReview"]):
+    pass
+
+
+class SafetyScreenReview(models.Model):
+    """A therapist's record that a safety-screen item was assessed, recorded when resolving an R-01 alert.
+
+    RULES.md R-01 (v2): an item the patient marks unchanged that was assessed and found stable within the
+    last 90 days raises R-01 at high instead of urgent.
+    """
+
+    class Outcome(models.TextChoices):
+        STABLE = "stable", "Assessed, stable (no emergency referral)"
+        REFERRED = "referred", "Referred for emergency or specialist assessment"
+        OTHER = "other", "Other (see the resolution note)"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="safety_reviews")
+    alert = models.ForeignKey("Alert", on_delete=models.SET_NULL, null=True, blank=True, related_name="safety_reviews")
+    item = models.CharField(max_length=32, choices=[(v, v.replace("_", " ")) for v in q.SAFETY_SCREEN])
+    assessed_on = models.DateField()
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SafetyScreenReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-assessed_on", "-id"]
+        indexes = [models.Index(fields=["patient", "item", "-assessed_on"], name="safety_review_patient_idx")]
+        constraints = [models.CheckConstraint(condition=Q(item__in=q.SAFETY_SCREEN), name="safety_review_item_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.item} {self.get_outcome_display()} on {self.assessed_on:%Y-%m-%d}"
+
+
 class RuleSetQuerySet(models.QuerySet["RuleSet"]):
     def visible_to(self, user: Any) -> RuleSetQuerySet:
         return self.all() if getattr(user, "is_staff", False) else self.none()
 
 
 class RuleSet(models.Model):
-    """A version of ruleset ``core`` with its thresholds (overrides of the RULES.md defaults).
+    """A built-in version of ruleset ``core`` (1 or 2) with its thresholds (overrides of the RULES.md defaults).
 
     Exactly one version is active; every alert stores the version and the full thresholds it was judged
     with, so a later change never rewrites history.
@@ -170,12 +255,15 @@ class RuleSet(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from assessments.rules import InvalidParams, Params
+        from assessments.rules import RULESETS, InvalidParams, params_for
 
+        if self.version not in RULESETS:
+            known = ", ".join(f"v{v}" for v in sorted(RULESETS))
+            raise ValidationError({"version": f"Ruleset versions are built in: {known}."})
         if not isinstance(self.params, dict):
             raise ValidationError({"params": "Give the thresholds as a JSON object."})
         try:
-            Params.from_dict(self.params)
+            params_for(self.version, self.params)
         except InvalidParams as exc:
             raise ValidationError({"params": str(exc)}) from exc
 
@@ -191,7 +279,8 @@ SEVERITY_RANK = {Severity.URGENT: 0, Severity.HIGH: 1, Severity.ROUTINE: 2}
 
 class AlertQuerySet(ClinicScopedQuerySet["Alert"]):
     def unresolved(self) -> AlertQuerySet:
-        return self.exclude(status=Alert.Status.RESOLVED)
+        """Alerts still to act on: neither resolved by a therapist nor cleared by later entries."""
+        return self.exclude(status__in=Alert.CLOSED)
 
 
 class Alert(models.Model):
@@ -201,6 +290,10 @@ class Alert(models.Model):
         OPEN = "open", "Open"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
         RESOLVED = "resolved", "Resolved"
+        # Closed automatically (R-11): its condition stopped holding when later entries arrived.
+        CLEARED = "cleared", "Cleared"
+
+    CLOSED = (Status.RESOLVED, Status.CLEARED)
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="alerts")
     therapist = models.ForeignKey(
@@ -232,6 +325,20 @@ class Alert(models.Model):
     )
     resolution_note = models.TextField(blank=True)
     digested_at = models.DateTimeField(null=True, blank=True, help_text="When first listed in a digest.")
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by_entry = models.ForeignKey(
+        Entry,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The entry that cleared it.",
+    )
+    reported_late = models.BooleanField(default=False, help_text="Built only on entries more than 7 days old.")
+    escalations = models.PositiveSmallIntegerField(
+        default=0, editable=False, help_text="Times a new criterion or a higher severity escalated it."
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = AlertQuerySet.as_manager()
 
@@ -241,19 +348,23 @@ class Alert(models.Model):
             # Deduplication: one unresolved alert per (patient, rule, qualifier); racing scans hit this.
             models.UniqueConstraint(
                 fields=["patient", "rule_id", "qualifier"],
-                condition=~Q(status="resolved"),
+                condition=~Q(status__in=["resolved", "cleared"]),
                 name="alert_one_unresolved_per_key",
             ),
             models.CheckConstraint(
                 condition=Q(status="resolved", resolved_at__isnull=False) | ~Q(status="resolved"),
                 name="alert_resolved_has_time",
             ),
+            models.CheckConstraint(
+                condition=Q(status="cleared", cleared_at__isnull=False) | ~Q(status="cleared"),
+                name="alert_cleared_has_time",
+            ),
         ]
         indexes = [
             # The therapist's queue: unresolved alerts, most severe first.
             models.Index(
                 fields=["therapist", "severity_rank", "-raised_at"],
-                condition=~Q(status="resolved"),
+                condition=~Q(status__in=["resolved", "cleared"]),
                 name="alert_queue_idx",
             ),
             models.Index(fields=["patient", "rule_id", "qualifier"], name="alert_key_idx"),

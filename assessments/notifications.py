@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 
 def wants_immediate_email(alert: Alert, clinic: Clinic) -> bool:
-    if alert.status == Alert.Status.RESOLVED:
+    if alert.status in Alert.CLOSED:
         return False
     if alert.severity == Severity.URGENT:
         return True
@@ -70,12 +70,17 @@ def _write(
         return None
 
 
-def queue_alert_email(*, alert: Alert, patient: Patient) -> OutgoingEmail | None:
+def queue_alert_email(*, alert: Alert, patient: Patient, escalation: bool = False) -> OutgoingEmail | None:
     """The immediate email of an alert to its therapist, once per alert (key ``alert:<id>:immediate``)."""
     therapist = alert.therapist if alert.therapist_id == patient.therapist_id else patient.therapist
     subject = f"[{patient.clinic.name}] {alert.get_severity_display().upper()}: {alert.title}"
+    key = f"alert:{alert.pk}:immediate"
+    if escalation:
+        # Each escalation is told as a new alert of that severity would be (RULES.md "Escalation").
+        subject += " (escalated)"
+        key = f"alert:{alert.pk}:escalation:{alert.escalations}"
     return _write(
-        key=f"alert:{alert.pk}:immediate",
+        key=key,
         clinic=patient.clinic,
         to=therapist.user.email,
         subject=subject,
@@ -144,14 +149,23 @@ def digest_send(*, therapist: Therapist, now: datetime) -> OutgoingEmail | None:
         alerts = list(
             # The patient's current therapist: alerts follow a reassigned patient.
             Alert.objects.filter(patient__therapist=therapist)
-            .filter(~Q(status=Alert.Status.RESOLVED) | (Q(raised_at__gt=since) if since else Q(pk__in=[])))
+            # Cleared alerts (R-11 whose condition stopped holding) are left out, sent or not.
+            .exclude(status=Alert.Status.CLEARED)
+            .filter(
+                ~Q(status=Alert.Status.RESOLVED)
+                | (Q(raised_at__gt=since) | Q(escalated_at__gt=since) if since else Q(pk__in=[]))
+            )
             .select_related("patient")
             .order_by("severity_rank", "-raised_at")
         )
         Therapist.objects.filter(pk=therapist.pk).update(last_digest_at=now)
         if not alerts:
             return None
-        new = [a for a in alerts if since is None or a.raised_at > since]
+        new = [
+            a
+            for a in alerts
+            if since is None or a.raised_at > since or (a.escalated_at is not None and a.escalated_at > since)
+        ]
         local_day: date = previous_due.astimezone(clinic.tz).date()
         context = {
             "clinic": clinic,

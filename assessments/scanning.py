@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, time, timedelta
+from typing import Any, Final
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from assessments import rules
-from assessments.loader import PatientWindow, active_params, load_windows
-from assessments.models import SEVERITY_RANK, Alert, Entry, Severity
+from assessments.loader import ActiveRuleset, PatientWindow, active_params, load_windows
+from assessments.models import SEVERITY_RANK, Alert, Entry, RedFlagReport, Severity
 from assessments.notifications import queue_alert_email, wants_immediate_email
+from programs.models import OutcomeScore
 
 logger = logging.getLogger(__name__)
+
+R11: Final = "R-11"
+RED_FLAG_RULES: Final = frozenset({"R-01", "R-02"})
+EVIDENCE: Final = "evidence"
+ESCALATED: Final = "escalated"
+FAILED_RULES: Final = -1
 
 # Entries whose patient failed this many scans are left for a person to look at (admin, /health/).
 MAX_SCAN_FAILURES = 5
@@ -33,16 +40,23 @@ class ScanReport:
     findings: int = 0
     created: int = 0
     updated: int = 0
+    escalated: int = 0
+    cleared: int = 0
     failed: list[int] = field(default_factory=list)
     emails: list[int] = field(default_factory=list)
+    # Patients whose R-11 waits for the end of a submission burst: (patient id, when to judge it).
+    r11_due: list[tuple[int, datetime]] = field(default_factory=list)
 
     def merge(self, other: ScanReport) -> None:
         self.patients += other.patients
         self.findings += other.findings
         self.created += other.created
         self.updated += other.updated
+        self.escalated += other.escalated
+        self.cleared += other.cleared
         self.failed += other.failed
         self.emails += other.emails
+        self.r11_due += other.r11_due
 
 
 def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> ScanReport:
@@ -53,59 +67,177 @@ def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> Sca
     counted (``scan_failures`` on its entries) and does not hold back the others.
     """
     now = now or timezone.now()
-    version, params = active_params()
+    active = active_params()
     report = ScanReport()
     windows = load_windows(patient_ids, now=now)
-    scanned: list[int] = []
+    scanned: dict[type[Any], list[int]] = {Entry: [], RedFlagReport: [], OutcomeScore: []}
     for window in windows:
         report.patients += 1
         try:
             with transaction.atomic():
-                patient_report = _scan_one(window, version, params)
+                patient_report = _scan_one(window, active, now)
         except Exception:
             logger.exception("scan failed for patient id=%s", window.patient.pk)
             patient_report = ScanReport(failed=[window.patient.pk])
+        if patient_report.failed:
+            patient_report.failed = [window.patient.pk]
         report.merge(patient_report)
         if patient_report.failed:
             Entry.objects.filter(pk__in=window.unscanned_ids).update(scan_failures=F("scan_failures") + 1)
+            RedFlagReport.objects.filter(pk__in=window.unscanned_report_ids).update(
+                scan_failures=F("scan_failures") + 1
+            )
         else:
-            scanned += window.unscanned_ids
-    if scanned:
-        Entry.objects.filter(pk__in=scanned, scanned_at__isnull=True).update(scanned_at=now)
+            scanned[Entry] += window.unscanned_ids
+            scanned[RedFlagReport] += window.unscanned_report_ids
+            scanned[OutcomeScore] += window.unscanned_score_ids
+    for model, ids in scanned.items():
+        if ids:
+            model.objects.filter(pk__in=ids, scanned_at__isnull=True).update(scanned_at=now)
     for email_id in report.emails:
         _enqueue_send(email_id)
+    for patient_id, due in report.r11_due:
+        _enqueue_r11(patient_id, due, now)
     return report
 
 
-def _scan_one(window: PatientWindow, version: int, params: rules.Params) -> ScanReport:
+def _scan_one(window: PatientWindow, active: ActiveRuleset, now: datetime) -> ScanReport:
     report = ScanReport()
-    context = window.context()
+    touched = _Touched()
+    if active.version == 1:
+        # v1 judged every rule as of the scan's day.
+        _apply(
+            window, _evaluate(active, window.context(now=now), None, report, window.patient.pk), active, report, touched
+        )
+    else:
+        _judge_v2(window, active, now, report, touched)
+    _notify(window, touched, report)
+    return report
+
+
+def _judge_v2(
+    window: PatientWindow, active: ActiveRuleset, now: datetime, report: ScanReport, touched: _Touched
+) -> None:
+    """v2 "When rules are judged": every rule as of each newly stored entry, oldest first, so that a
+    back-filled diary is read as it happened (red flags within each, never delayed); R-11 alone as of now,
+    once the patient's burst of submissions is over."""
+    for at, only in _new_points(window, active):
+        findings = _evaluate(active, window.context(as_of=at, now=now), only, report, window.patient.pk)
+        _apply(window, findings, active, report, touched)
+    quiet_from = _burst_end(window, timedelta(minutes=getattr(active.params, "r11_burst_quiet_minutes", 10)))
+    if quiet_from is not None and quiet_from > now:
+        report.r11_due.append((window.patient.pk, quiet_from))
+        return
+    r11 = _evaluate(active, window.context(now=now), frozenset({R11}), report, window.patient.pk)
+    _apply(window, r11, active, report, touched)
+    if not r11:
+        _clear_r11(window, now, report)
+
+
+def _new_points(window: PatientWindow, active: ActiveRuleset) -> list[tuple[datetime, frozenset[str]]]:
+    """The instants to judge as of, oldest first, each with the rules it can change."""
+    every = frozenset(active.engine.catalog) - {R11}
+    points = [(e.occurred_at, every) for e in window.entries if e.scanned_at is None]
+    points += [(r.occurred_at, RED_FLAG_RULES) for r in window.reports if r.scanned_at is None]
+    for score in window.scores:
+        if score.scanned_at is None:
+            # A score is judged as of the end of its day: every entry of that day counts.
+            day_end = datetime.combine(score.recorded_on, time.max, tzinfo=window.tz)
+            points.append((min(day_end, window.now), frozenset({"R-08"})))
+    return sorted(points, key=lambda p: p[0])
+
+
+def _burst_end(window: PatientWindow, quiet: timedelta) -> datetime | None:
+    """When the patient's latest burst of submissions is over: R-11 waits for it (RULES.md R-11, v2)."""
+    submitted = [e.submitted_at for e in window.entries] + [r.submitted_at for r in window.reports]
+    if not submitted:
+        return None
+    return max(submitted) + quiet
+
+
+def _evaluate(
+    active: ActiveRuleset,
+    context: rules.PatientContext,
+    only: frozenset[str] | None,
+    report: ScanReport,
+    patient_id: int,
+) -> list[rules.Finding]:
+    """The findings of ``only`` (None: every rule); when a rule fails, the red flags alone and a failure."""
     try:
-        findings = rules.evaluate(context, params)
+        if only is None:
+            return list(active.engine.evaluate(context, active.params))
+        return list(active.engine.evaluate(context, active.params, only=only))
     except Exception:
         # A rule that cannot be evaluated must not silence a red flag: raise those, count the failure.
-        logger.exception("rules failed for patient id=%s; raising red flags only", window.patient.pk)
-        findings = rules.evaluate_red_flags(context, params)
-        report.failed.append(window.patient.pk)
-    report.findings = len(findings)
-    unresolved = window.unresolved_alerts()
+        logger.exception("rules failed for patient id=%s; raising red flags only", patient_id)
+        report.failed.append(FAILED_RULES)
+        return [
+            f for f in active.engine.evaluate_red_flags(context, active.params) if only is None or f.rule_id in only
+        ]
+
+
+class _Touched:
+    """The alerts a patient's scan created or escalated: each is told once, in its final state."""
+
+    def __init__(self) -> None:
+        self.alerts: dict[int, tuple[Alert, bool]] = {}  # pk -> (alert, created by this scan)
+
+    def note(self, alert: Alert, *, created: bool) -> None:
+        self.alerts[alert.pk] = (alert, created or self.alerts.get(alert.pk, (alert, False))[1])
+
+
+def _apply(
+    window: PatientWindow, findings: list[rules.Finding], active: ActiveRuleset, report: ScanReport, touched: _Touched
+) -> None:
+    """Upsert the findings as alerts: create, attach evidence, or escalate."""
+    report.findings += len(findings)
     for finding in findings:
-        existing = unresolved.get(finding.key)
+        existing = window.unresolved_alerts().get(finding.key)
         if existing is None:
-            alert, created = _create_or_join(window, finding, version, params)
+            alert, created = _create_or_join(window, finding, active.version, active.params)
         else:
             alert, created = existing, False
         if created:
             report.created += 1
-        elif _attach(alert, finding):
-            report.updated += 1
-        else:
+            window.alerts.append(alert)
+            touched.note(alert, created=True)
             continue
+        change = _attach(alert, finding)
+        if change is None:
+            continue
+        report.updated += 1
+        if change == ESCALATED:
+            report.escalated += 1
+            touched.note(alert, created=False)
+
+
+def _notify(window: PatientWindow, touched: _Touched, report: ScanReport) -> None:
+    """Queue the immediate emails: a new alert once, an escalation as a new alert of its severity would be.
+
+    A back-filled diary judged entry by entry in one scan raises each alert once, in its final state.
+    """
+    for alert, created in touched.alerts.values():
         if wants_immediate_email(alert, window.patient.clinic):
-            email = queue_alert_email(alert=alert, patient=window.patient)
+            email = queue_alert_email(alert=alert, patient=window.patient, escalation=not created)
             if email is not None:
                 report.emails.append(email.pk)
-    return report
+
+
+def _clear_r11(window: PatientWindow, now: datetime, report: ScanReport) -> None:
+    """Close an open R-11 alert whose condition no longer holds, with the entry that cleared it."""
+    alert = window.unresolved_alerts().get((R11, ""))
+    if alert is None:
+        return
+    newest = max(window.entries, key=lambda e: (e.submitted_at, e.pk), default=None)
+    changed = (
+        Alert.objects.filter(pk=alert.pk)
+        .exclude(status__in=Alert.CLOSED)
+        .update(status=Alert.Status.CLEARED, cleared_at=now, cleared_by_entry=newest, updated_at=now)
+    )
+    if changed:
+        alert.status, alert.cleared_at = Alert.Status.CLEARED, now
+        alert.cleared_by_entry = newest
+        report.cleared += 1
 
 
 def _evidence(finding: rules.Finding) -> list[dict[str, Any]]:
@@ -121,9 +253,7 @@ def _evidence(finding: rules.Finding) -> list[dict[str, Any]]:
     ]
 
 
-def _create_or_join(
-    window: PatientWindow, finding: rules.Finding, version: int, params: rules.Params
-) -> tuple[Alert, bool]:
+def _create_or_join(window: PatientWindow, finding: rules.Finding, version: int, params: Any) -> tuple[Alert, bool]:
     alert = Alert(
         patient=window.patient,
         therapist=window.patient.therapist,
@@ -139,6 +269,7 @@ def _create_or_join(
         ruleset_version=version,
         thresholds=params.to_dict(),
         last_evidence_at=finding.latest_evidence_at,
+        reported_late=getattr(finding, "reported_late", False),
     )
     try:
         with transaction.atomic():
@@ -152,28 +283,57 @@ def _create_or_join(
     return alert, True
 
 
-def _attach(alert: Alert, finding: rules.Finding) -> bool:
-    """Attach new evidence (and a higher severity) to an unresolved alert; False when nothing is new."""
-    known = {(e.get("kind"), e.get("entry_id")) for e in alert.evidence}
-    new = [e for e in _evidence(finding) if (e["kind"], e["entry_id"]) not in known]
-    escalates = SEVERITY_RANK[Severity(finding.severity)] < SEVERITY_RANK[Severity(alert.severity)]
-    new_criteria = sorted(set(alert.criteria) | set(finding.criteria))
-    if not new and not escalates and new_criteria == sorted(alert.criteria):
-        return False
+def _attach(alert: Alert, finding: rules.Finding) -> str | None:
+    """Attach new evidence to an open alert, escalating it when the finding adds a criterion or severity.
+
+    Returns None when nothing is new, ``EVIDENCE`` when only evidence was added, ``ESCALATED`` when the
+    alert gained a criterion or a higher severity (RULES.md "Escalation": notified as a new alert would be).
+    """
+    if not _news(alert, finding):
+        return None
     # Lock the row: a racing scan may be attaching to it too (a no-op lock on SQLite, which serialises writes).
     locked = Alert.objects.select_for_update().get(pk=alert.pk)
-    known = {(e.get("kind"), e.get("entry_id")) for e in locked.evidence}
-    locked.evidence = locked.evidence + [e for e in _evidence(finding) if (e["kind"], e["entry_id"]) not in known]
+    news = _news(locked, finding)
+    if news is None:
+        alert.__dict__.update(locked.__dict__)
+        return None
+    new_evidence, added_criteria, higher = news
+    locked.evidence = locked.evidence + new_evidence
     locked.criteria = sorted(set(locked.criteria) | set(finding.criteria))
     locked.values = finding.values
-    if escalates:
+    if higher:
         locked.severity = finding.severity
     latest = finding.latest_evidence_at
     if latest is not None and (locked.last_evidence_at is None or latest > locked.last_evidence_at):
         locked.last_evidence_at = latest
+    escalated = bool(added_criteria) or higher
+    if escalated:
+        locked.escalations += 1
+        locked.escalated_at = timezone.now()
+        if locked.status == Alert.Status.ACKNOWLEDGED:
+            locked.status = Alert.Status.OPEN  # a worse picture needs a fresh look
     locked.save()
     alert.__dict__.update(locked.__dict__)
-    return True
+    return ESCALATED if escalated else EVIDENCE
+
+
+def _news(alert: Alert, finding: rules.Finding) -> tuple[list[dict[str, Any]], set[str], bool] | None:
+    """What ``finding`` adds to ``alert``: new evidence, new criteria, a higher severity; None when nothing."""
+    known = {(e.get("kind"), e.get("entry_id")) for e in alert.evidence}
+    new_evidence = [e for e in _evidence(finding) if (e["kind"], e["entry_id"]) not in known]
+    added = set(finding.criteria) - set(alert.criteria)
+    higher = SEVERITY_RANK[Severity(finding.severity)] < SEVERITY_RANK[Severity(alert.severity)]
+    if not new_evidence and not added and not higher:
+        return None
+    return new_evidence, added, higher
+
+
+def _enqueue_r11(patient_id: int, due: datetime, now: datetime) -> None:
+    """Judge R-11 once the burst is over; a lost message waits for the daily evaluation."""
+    from assessments.tasks import scan_patient
+
+    countdown = max(1, int((due - now).total_seconds()) + 1)
+    transaction.on_commit(lambda: _safe_delay(scan_patient, patient_id, countdown=countdown), robust=True)
 
 
 def _enqueue_send(email_id: int) -> None:
@@ -182,24 +342,43 @@ def _enqueue_send(email_id: int) -> None:
     transaction.on_commit(lambda: _safe_delay(send_email, email_id), robust=True)
 
 
-def _safe_delay(task: Any, *args: Any) -> None:
+def _safe_delay(task: Any, *args: Any, countdown: int | None = None) -> None:
     """Publish a task; a broker that is down is logged and left to the sweeps."""
     try:
-        task.delay(*args)
+        if countdown is None:
+            task.delay(*args)
+        else:
+            task.apply_async(args=args, countdown=countdown)
     except Exception:  # the outbox sweep re-sends what was not published
         logger.warning("could not publish %s; the sweep will pick it up", task.name)
 
 
 def unscanned_patient_ids(*, older_than: datetime, limit: int) -> list[int]:
-    """Patients with entries still unscanned (and not given up on), oldest first. Uses entry_unscanned_idx."""
-    rows = (
+    """Patients with red-flag reports, entries or outcome scores still unscanned (and not given up on).
+
+    Red-flag reports first, then the oldest entries, then scores. Uses the partial unscanned indexes.
+    """
+    reports = (
+        RedFlagReport.objects.filter(
+            scanned_at__isnull=True, submitted_at__lte=older_than, scan_failures__lt=MAX_SCAN_FAILURES
+        )
+        .order_by("submitted_at")
+        .values_list("patient_id", flat=True)[: limit * 20]
+    )
+    entries = (
         Entry.objects.filter(scanned_at__isnull=True, submitted_at__lte=older_than, scan_failures__lt=MAX_SCAN_FAILURES)
         .order_by("submitted_at")
         .values_list("patient_id", flat=True)[: limit * 20]
     )
+    scores = (
+        OutcomeScore.objects.filter(scanned_at__isnull=True, created_at__lte=older_than)
+        .order_by("created_at")
+        .values_list("patient_id", flat=True)[: limit * 20]
+    )
     seen: dict[int, None] = {}
-    for pid in rows:
-        seen.setdefault(pid, None)
-        if len(seen) >= limit:
-            break
+    for rows in (reports, entries, scores):
+        for pid in rows:
+            seen.setdefault(pid, None)
+            if len(seen) >= limit:
+                return list(seen)
     return list(seen)

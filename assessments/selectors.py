@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import reduce
+from operator import add
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -77,6 +79,7 @@ def due_items(*, patient: Patient, enrollment: Enrollment | None, now: datetime 
     return sorted(items, key=lambda item: (item.due_at, item.kind))
 
 
+PSFS = next(score for score in q.scores_of(q.WEEKLY) if score.key == "psfs")
 TREND_FIELDS = (
     "back_pain_now",
     "back_stiffness_now",
@@ -93,9 +96,8 @@ def trend_series(*, patient: Patient, days: int, now: datetime | None = None) ->
     tz = patient.clinic.tz
     now = now or timezone.now()
     start = _local_midnight(now.astimezone(tz).date() - timedelta(days=days - 1), tz)
-    psfs_mean = (
-        Cast(F("psfs_1"), FloatField()) + Cast(F("psfs_2"), FloatField()) + Cast(F("psfs_3"), FloatField())
-    ) / 3.0
+    # The PSFS mean of each weekly check-in, from the items the questionnaire declares for its score.
+    psfs_mean = reduce(add, (Cast(F(item), FloatField()) for item in PSFS.items)) / float(len(PSFS.items))
     rows = (
         Entry.objects.filter(patient=patient, occurred_at__gte=start)
         .annotate(day=TruncDate("occurred_at", tzinfo=tz))

@@ -1,12 +1,19 @@
-"""Input and output serializers of the portal API. They parse and format; services decide."""
+"""Input and output serializers of the portal API. They parse and format; services decide.
+
+The answer serializers are built from the questionnaires' declaration (assessments/questionnaires.py): each
+field's type, range, labelled choices, wording and conditions come from there, never written out again.
+An entry's ``answers`` follow the questionnaire its ``kind`` names: the schema documents the envelope as
+one variant per questionnaire (``PostWorkoutEntry``, ``WeeklyEntry``), discriminated by ``kind``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from assessments import questionnaires as q
@@ -20,151 +27,148 @@ from clinic.api.fields import (
     UniqueChoiceListField,
 )
 
-NOT_APPLICABLE = "not_applicable"
+# Answer fields -----------------------------------------------------------------------------------------------
 
 
-def _scale(name: str, scales: dict[str, tuple[int, int]], **kwargs: Any) -> StrictIntegerField:
-    low, high = scales[name]
-    return StrictIntegerField(min_value=low, max_value=high, **kwargs)
+class ChoiceListField(UniqueChoiceListField):
+    """A list of labelled choices without duplicates (empty = none of them)."""
+
+    def __init__(self, *, choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(choices=tuple(code for code, _ in choices), **kwargs)
+        # The labels reach the schema's enum description; validation is the same.
+        self.child = StrictChoiceField(choices=choices)
+        self.child.bind(field_name="", parent=self)  # type: ignore[arg-type]  # as ListField does
 
 
-def _optional(**kwargs: Any) -> dict[str, Any]:
-    return {"required": False, "allow_null": True, **kwargs}
+class SubsetListField(ChoiceListField):
+    """A list whose items must also be in another list of the same answers (checked with the conditions)."""
+
+    def __init__(self, *, choices: list[tuple[str, str]], subset_of: str, **kwargs: Any) -> None:
+        self.subset_of = subset_of
+        super().__init__(choices=choices, **kwargs)
 
 
-def _check(
-    errors: dict[str, list[serializers.ErrorDetail]], values: Mapping[str, Any], field: str, applies: bool, why: str
-) -> None:
-    """A conditional field: required when it applies, absent or null otherwise."""
-    value = values.get(field)
-    if applies and value is None:
-        errors[field] = [serializers.ErrorDetail(f"This field is required when {why}.", code="required")]
-    elif not applies and value is not None:
-        errors[field] = [
-            serializers.ErrorDetail(f"This field must be absent or null unless {why}.", code=NOT_APPLICABLE)
-        ]
+def _enum_component(name: str) -> str:
+    """The enum component drf-spectacular names after a field: ``safety_screen`` -> ``SafetyScreenEnum``."""
+    return "".join(part.capitalize() for part in name.split("_")) + "Enum"
 
 
-class _ConditionalMixin:
-    """Conditional fields, checked on validated answers and, when other fields fail, on the raw ones too,
-    so that one 400 lists every error. A rule is judged only when the answer it depends on is valid."""
+def _description(f: q.Field, *, output: bool) -> str:
+    """The patient's wording, then when the answer is asked for (input) or null (output)."""
+    parts = [f.wording]
+    if output:
+        if f.applies_when is not None:
+            parts.append(f"Null unless {f.applies_when.text}.")
+        if f.since > 1:
+            parts.append(f"New in questionnaire version {f.since}: null on entries of earlier versions.")
+    else:
+        if f.applies_when is not None:
+            parts.append(f"Required when {f.applies_when.text}; absent or null otherwise.")
+        elif not f.required:
+            parts.append("Optional (default empty)." if not f.default else f"Optional (default {f.default!r}).")
+        if f.subset_of is not None:
+            parts.append(f"Every item must also be listed in {f.subset_of}.")
+    return " ".join(parts)
 
-    def conditional_errors(self, values: Mapping[str, Any]) -> dict[str, list[serializers.ErrorDetail]]:
-        raise NotImplementedError
+
+def _answer_field(f: q.Field, *, output: bool) -> serializers.Field:  # type: ignore[type-arg]
+    """The serializer field of one declared answer.
+
+    Input: strict JSON types; conditional and optional answers may be absent or null. Output: every field is
+    present, null where a conditional answer did not apply or the entry's questionnaire version lacked it.
+    """
+    kwargs: dict[str, Any] = {"help_text": _description(f, output=output)}
+    if output:
+        kwargs |= {"read_only": True, "allow_null": f.conditional or f.since > 1}
+    elif f.optional:
+        kwargs |= {"required": False, "allow_null": True}
+    field: serializers.Field  # type: ignore[type-arg]
+    if f.type == q.INT:
+        field = StrictIntegerField(min_value=f.min_value, max_value=f.max_value, **kwargs)
+    elif f.type == q.CHOICE:
+        field = StrictChoiceField(choices=f.choice_pairs, **kwargs)
+    elif f.type == q.BOOL:
+        field = StrictBooleanField(**kwargs)
+    elif f.type == q.LIST:
+        if f.subset_of is not None:
+            field = SubsetListField(choices=f.choice_pairs, subset_of=f.subset_of, **kwargs)
+        else:
+            field = ChoiceListField(choices=f.choice_pairs, **kwargs)
+    else:
+        field = StrictCharField(max_length=f.max_length, allow_blank=True, trim_whitespace=True, **kwargs)
+    return field
+
+
+def _schema_ref(name: str) -> str:
+    return f"#/components/schemas/{_enum_component(name)}"
+
+
+class AnswersSerializer(StrictSerializerMixin, serializers.Serializer[Any]):
+    """The answers to one questionnaire; the concrete serializers are built from its declaration below.
+
+    Conditional rules are checked on the validated answers and, when other answers fail, on the raw ones
+    too, so that one 400 lists every error; a rule is judged only when the answer it depends on is valid.
+    """
+
+    questionnaire: ClassVar[str]
+
+    def _problems(self, values: Mapping[str, Any], invalid: set[str]) -> dict[str, list[serializers.ErrorDetail]]:
+        problems = q.conditional_problems(self.questionnaire, values, invalid=invalid)
+        return {name: [serializers.ErrorDetail(p.message, code=p.code)] for name, p in problems.items()}
 
     def to_internal_value(self, data: Any) -> Any:
         try:
-            return super().to_internal_value(data)  # type: ignore[misc]
+            return super().to_internal_value(data)
         except serializers.ValidationError as exc:
             if not isinstance(exc.detail, dict) or not isinstance(data, dict):
                 raise
-            extra = {k: v for k, v in self.conditional_errors(data).items() if k not in exc.detail}
+            invalid = set(exc.detail)
+            extra = {k: v for k, v in self._problems(data, invalid).items() if k not in invalid}
             raise serializers.ValidationError({**exc.detail, **extra}) from None
 
-
-class PostWorkoutAnswersSerializer(StrictSerializerMixin, _ConditionalMixin, serializers.Serializer):  # type: ignore[type-arg]
-    session_completed = StrictChoiceField(choices=q.SESSION_COMPLETED)
-    back_pain_now = _scale("back_pain_now", q.POST_WORKOUT_SCALES)
-    back_pain_during_max = _scale("back_pain_during_max", q.POST_WORKOUT_SCALES)
-    back_stiffness_now = _scale("back_stiffness_now", q.POST_WORKOUT_SCALES)
-    stiffness_change = StrictChoiceField(choices=q.STIFFNESS_CHANGE)
-    spine_check = StrictChoiceField(choices=q.SPINE_CHECK)
-    neck_symptoms = StrictChoiceField(choices=q.NECK_SYMPTOMS)
-    neck_level = _scale("neck_level", q.POST_WORKOUT_SCALES, **_optional())
-    thigh_symptoms = StrictChoiceField(choices=q.THIGH_SYMPTOMS)
-    thigh_level = _scale("thigh_level", q.POST_WORKOUT_SCALES, **_optional())
-    thigh_stretch_response = StrictChoiceField(choices=q.THIGH_STRETCH_RESPONSE, **_optional())
-    thigh_below_knee = StrictBooleanField(**_optional())
-    thigh_nerve_qualities = UniqueChoiceListField(choices=q.NERVE_QUALITIES, **_optional())
-    safety_screen = UniqueChoiceListField(choices=q.SAFETY_SCREEN)
-    note = StrictCharField(max_length=q.NOTE_MAX_LENGTH, required=False, allow_blank=True, trim_whitespace=True)
-
-    def conditional_errors(self, values: Mapping[str, Any]) -> dict[str, list[serializers.ErrorDetail]]:
-        errors: dict[str, list[serializers.ErrorDetail]] = {}
-        neck, thigh = values.get("neck_symptoms"), values.get("thigh_symptoms")
-        if neck in q.NECK_SYMPTOMS:
-            _check(errors, values, "neck_level", neck != "none", "neck_symptoms is not none")
-        if thigh in q.THIGH_SYMPTOMS:
-            one_side = thigh in ("left", "right")
-            _check(errors, values, "thigh_level", thigh != "none", "thigh_symptoms is not none")
-            _check(errors, values, "thigh_stretch_response", thigh != "none", "thigh_symptoms is not none")
-            _check(errors, values, "thigh_below_knee", one_side, "thigh_symptoms is left or right")
-            # Optional for one side (absent = none of them), but never for none/both.
-            if not one_side and values.get("thigh_nerve_qualities") is not None:
-                errors["thigh_nerve_qualities"] = [
-                    serializers.ErrorDetail(
-                        "This field must be absent or null unless thigh_symptoms is left or right.",
-                        code=NOT_APPLICABLE,
-                    )
-                ]
-        return errors
-
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        errors = self.conditional_errors(attrs)
-        if errors:
-            raise serializers.ValidationError(errors)
-        for name in ("neck_level", "thigh_level", "thigh_stretch_response", "thigh_below_knee"):
-            attrs.setdefault(name, None)
-        one_side = attrs["thigh_symptoms"] in ("left", "right")
-        if attrs.get("thigh_nerve_qualities") is None:
-            attrs["thigh_nerve_qualities"] = [] if one_side else None
-        attrs.setdefault("note", "")
-        return attrs
+        """Every answer of the questionnaire: conditional ones that do not apply as None, optional ones left
+        out at their default (``safety_screen_unchanged`` [], ``note`` "")."""
+        problems = self._problems(attrs, set())
+        if problems:
+            raise serializers.ValidationError(problems)
+        answers: dict[str, Any] = {}
+        for f in q.fields_of(self.questionnaire):
+            value = attrs.get(f.name)
+            answers[f.name] = f.empty if value is None and not f.conditional else value
+        return answers
 
 
-class WeeklyAnswersSerializer(StrictSerializerMixin, _ConditionalMixin, serializers.Serializer):  # type: ignore[type-arg]
-    back_pain_avg_7d = _scale("back_pain_avg_7d", q.WEEKLY_SCALES)
-    leg_pain_avg_7d = _scale("leg_pain_avg_7d", q.WEEKLY_SCALES)
-    peg_pain = _scale("peg_pain", q.WEEKLY_SCALES)
-    peg_enjoyment = _scale("peg_enjoyment", q.WEEKLY_SCALES)
-    peg_activity = _scale("peg_activity", q.WEEKLY_SCALES)
-    morning_stiffness_level = _scale("morning_stiffness_level", q.WEEKLY_SCALES)
-    morning_stiffness_duration = StrictChoiceField(choices=q.MORNING_STIFFNESS_DURATION)
-    stiffness_eases_with_movement = StrictBooleanField(**_optional())
-    global_change = _scale("global_change", q.WEEKLY_SCALES)
-    flare_7d = StrictBooleanField()
-    exercise_days_7d = _scale("exercise_days_7d", q.WEEKLY_SCALES)
-    psfs_1 = _scale("psfs_1", q.WEEKLY_SCALES)
-    psfs_2 = _scale("psfs_2", q.WEEKLY_SCALES)
-    psfs_3 = _scale("psfs_3", q.WEEKLY_SCALES)
-    systemic_flags = UniqueChoiceListField(choices=q.SYSTEMIC_FLAGS)
-
-    def conditional_errors(self, values: Mapping[str, Any]) -> dict[str, list[serializers.ErrorDetail]]:
-        errors: dict[str, list[serializers.ErrorDetail]] = {}
-        duration = values.get("morning_stiffness_duration")
-        if duration in q.MORNING_STIFFNESS_DURATION:
-            _check(
-                errors,
-                values,
-                "stiffness_eases_with_movement",
-                duration in q.LONG_MORNING_STIFFNESS,
-                "morning_stiffness_duration is 30_60 or longer",
-            )
-        return errors
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        errors = self.conditional_errors(attrs)
-        if errors:
-            raise serializers.ValidationError(errors)
-        attrs.setdefault("stiffness_eases_with_movement", None)
-        return attrs
+def _answers_serializers(kind: str) -> tuple[type[AnswersSerializer], type[serializers.Serializer[Any]]]:
+    """The input and output serializers of a questionnaire's answers, built from its declaration."""
+    title = q.questionnaire(kind).title
+    name = "".join(part.capitalize() for part in kind.split("_")) + "Answers"
+    inputs = {f.name: _answer_field(f, output=False) for f in q.fields_of(kind)}
+    outputs = {f.name: _answer_field(f, output=True) for f in q.fields_of(kind)}
+    doc = f"The answers to the {title.lower()} questionnaire (version {q.QUESTIONNAIRE_VERSION})."
+    answers_in = extend_schema_serializer(component_name=name)(
+        type(f"{name}Serializer", (AnswersSerializer,), {"__doc__": doc, "questionnaire": kind, **inputs})
+    )
+    answers_out = extend_schema_serializer(component_name=name)(
+        type(f"{name}OutputSerializer", (serializers.Serializer[Any],), {"__doc__": doc, **outputs})
+    )
+    return answers_in, answers_out
 
 
-ANSWER_SERIALIZERS: dict[str, type[serializers.Serializer]] = {  # type: ignore[type-arg]
+PostWorkoutAnswersSerializer, PostWorkoutAnswersOutput = _answers_serializers(q.POST_WORKOUT)
+WeeklyAnswersSerializer, WeeklyAnswersOutput = _answers_serializers(q.WEEKLY)
+
+ANSWER_SERIALIZERS: dict[str, type[AnswersSerializer]] = {
     q.POST_WORKOUT: PostWorkoutAnswersSerializer,
     q.WEEKLY: WeeklyAnswersSerializer,
 }
-
-ANSWERS_SCHEMA = PolymorphicProxySerializer(
-    component_name="Answers",
-    serializers=[PostWorkoutAnswersSerializer, WeeklyAnswersSerializer],
-    resource_type_field_name=None,
-)
+ANSWER_OUTPUT_SERIALIZERS: dict[str, type[serializers.Serializer[Any]]] = {
+    q.POST_WORKOUT: PostWorkoutAnswersOutput,
+    q.WEEKLY: WeeklyAnswersOutput,
+}
 
 
-@extend_schema_field(ANSWERS_SCHEMA)
-class AnswersField(serializers.DictField):
-    """The answers object; its shape depends on ``kind`` and is validated by the entry serializer."""
+# The entry envelope ------------------------------------------------------------------------------------------
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -184,73 +188,201 @@ class AwareDateTimeField(serializers.DateTimeField):
         return parsed
 
 
-class EntryInputSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
+OCCURRED_AT_HELP = (
+    "When the workout ended, or the day a weekly check-in covers: now when left out, at most 30 days back, "
+    "never in the future."
+)
+
+
+def _kind_field(kind: str, **kwargs: Any) -> StrictChoiceField:
+    """The discriminator of a variant: one questionnaire only."""
+    return StrictChoiceField(choices=[(kind, q.questionnaire(kind).title)], **kwargs)
+
+
+def _entry_input_serializer(kind: str) -> type[serializers.Serializer[Any]]:
+    name = "".join(part.capitalize() for part in kind.split("_")) + "Entry"
+    attrs = {
+        "__doc__": f"An entry to submit: the {q.questionnaire(kind).title.lower()} questionnaire.",
+        "kind": _kind_field(kind),
+        "occurred_at": AwareDateTimeField(required=False, help_text=OCCURRED_AT_HELP),
+        "answers": ANSWER_SERIALIZERS[kind](),
+    }
+    cls = type(f"{name}InputSerializer", (StrictSerializerMixin, serializers.Serializer[Any]), attrs)
+    return extend_schema_serializer(component_name=name)(cls)
+
+
+ENTRY_INPUT_SERIALIZERS: dict[str, type[serializers.Serializer[Any]]] = {
+    kind: _entry_input_serializer(kind) for kind in q.KINDS
+}
+
+
+class EntryInputSerializer(StrictSerializerMixin, serializers.Serializer[Any]):
+    """An entry to submit; ``kind`` names the questionnaire its ``answers`` follow.
+
+    With a known ``kind`` and an ``answers`` object, the entry is validated by that questionnaire's variant,
+    envelope and answers together, so that one 400 lists every error at once; otherwise only the envelope
+    is (the answers of an unknown questionnaire cannot be judged).
+    """
+
     kind = StrictChoiceField(choices=Entry.Kind.choices)
-    occurred_at = AwareDateTimeField(required=False)
-    answers = AnswersField()
+    occurred_at = AwareDateTimeField(required=False, help_text=OCCURRED_AT_HELP)
+    answers = serializers.DictField()
 
     def to_internal_value(self, data: Any) -> Any:
-        """Validate the envelope and the answers together, so that one 400 lists every error at once."""
-        errors: dict[str, Any] = {}
-        value: Any = None
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if not isinstance(exc.detail, dict):
-                raise
-            errors.update(exc.detail)
         kind = data.get("kind") if isinstance(data, dict) else None
-        raw_answers = data.get("answers") if isinstance(data, dict) else None
-        if (
-            isinstance(kind, str)
-            and kind in ANSWER_SERIALIZERS
-            and isinstance(raw_answers, dict)
-            and "answers" not in errors
-        ):
-            answers = ANSWER_SERIALIZERS[kind](data=raw_answers)
-            if not answers.is_valid():
-                errors["answers"] = answers.errors
-            elif value is not None:
-                value["answers"] = dict(answers.validated_data)
-        if errors:
-            raise serializers.ValidationError(errors)
-        return value
+        if isinstance(kind, str) and kind in ENTRY_INPUT_SERIALIZERS and isinstance(data.get("answers"), dict):
+            return ENTRY_INPUT_SERIALIZERS[kind](context=self.context).run_validation(data)
+        return super().to_internal_value(data)
 
 
-class AdviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AdviceSerializer(serializers.Serializer[Any]):
     level = serializers.ChoiceField(choices=["urgent", "info"])
     message = serializers.CharField()
 
 
-class EntryOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    answers = serializers.SerializerMethodField()
+class ScoreField(serializers.FloatField):
+    """A derived score of the entry (one decimal), as stored; computed from its items for an older row."""
 
-    class Meta:
-        model = Entry
-        fields = ["id", "kind", "occurred_at", "submitted_at", "phase", "questionnaire_version", "answers"]
-        read_only_fields = fields
+    def __init__(self, score: q.Score) -> None:
+        self.score = score
+        super().__init__(
+            source="*",
+            read_only=True,
+            allow_null=True,
+            min_value=score.min_value,
+            max_value=score.max_value,
+            help_text=f"{score.label}: the mean of {', '.join(score.items)}, one decimal.",
+        )
 
-    @extend_schema_field(ANSWERS_SCHEMA)
-    def get_answers(self, entry: Entry) -> dict[str, Any]:
-        return entry.answers()
+    def to_representation(self, entry: Any) -> Any:
+        value = getattr(entry, self.score.name)
+        if value is None:
+            value = self.score.of({name: getattr(entry, name) for name in self.score.items})
+        return None if value is None else float(value)
+
+
+def _scores_serializer(kind: str) -> type[serializers.Serializer[Any]] | None:
+    scores = q.scores_of(kind)
+    if not scores:
+        return None
+    name = "".join(part.capitalize() for part in kind.split("_")) + "Scores"
+    attrs: dict[str, Any] = {"__doc__": "Scores derived from the answers at submission."}
+    attrs |= {score.key: ScoreField(score) for score in scores}
+    return extend_schema_serializer(component_name=name)(
+        type(f"{name}Serializer", (serializers.Serializer[Any],), attrs)
+    )
+
+
+ENTRY_FIELDS = ["id", "kind", "occurred_at", "submitted_at", "phase", "questionnaire_version", "answers"]
+
+
+def _entry_output_serializer(kind: str) -> type[serializers.ModelSerializer[Entry]]:
+    name = "".join(part.capitalize() for part in kind.split("_")) + "Entry"
+    scores = _scores_serializer(kind)
+    fields = [*ENTRY_FIELDS, *(["scores"] if scores else [])]
+    attrs: dict[str, Any] = {
+        "__doc__": f"A stored entry of the {q.questionnaire(kind).title.lower()} questionnaire.",
+        "kind": _kind_field(kind, read_only=True),
+        "answers": ANSWER_OUTPUT_SERIALIZERS[kind](source="*", read_only=True),
+        "Meta": type("Meta", (), {"model": Entry, "fields": fields, "read_only_fields": fields}),
+    }
+    if scores is not None:
+        attrs["scores"] = scores(source="*", read_only=True)
+    cls = type(f"{name}Serializer", (serializers.ModelSerializer,), attrs)
+    return extend_schema_serializer(component_name=name)(cls)
+
+
+ENTRY_OUTPUT_SERIALIZERS: dict[str, type[serializers.ModelSerializer[Entry]]] = {
+    kind: _entry_output_serializer(kind) for kind in q.KINDS
+}
+
+
+class EntryOutputSerializer(serializers.BaseSerializer[Entry]):
+    """A stored entry: the envelope and the answers of its questionnaire (for weekly, its scores too)."""
+
+    def to_representation(self, instance: Entry) -> dict[str, Any]:
+        return dict(ENTRY_OUTPUT_SERIALIZERS[instance.kind](context=self.context).to_representation(instance))
 
 
 class EntryCreatedSerializer(EntryOutputSerializer):
-    advice = AdviceSerializer(many=True, read_only=True)
+    """The stored entry and the advice for the patient (an urgent safety message for red-flag answers)."""
 
-    class Meta(EntryOutputSerializer.Meta):
-        fields = [*EntryOutputSerializer.Meta.fields, "advice"]
-        read_only_fields = fields
+    def to_representation(self, instance: Entry) -> dict[str, Any]:
+        advice = AdviceSerializer(getattr(instance, "advice", []), many=True).data
+        return {**super().to_representation(instance), "advice": advice}
 
 
-class DueItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+# Schema: the envelopes, discriminated by kind ----------------------------------------------------------------
+
+
+def _discriminated(
+    auto_schema: Any, direction: Any, variants: Mapping[str, type[serializers.BaseSerializer[Any]]]
+) -> dict[str, Any]:
+    refs = {kind: auto_schema.resolve_serializer(variant, direction).ref for kind, variant in variants.items()}
+    return {
+        "oneOf": list(refs.values()),
+        "discriminator": {"propertyName": "kind", "mapping": {kind: ref["$ref"] for kind, ref in refs.items()}},
+    }
+
+
+class SubsetListFieldSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    """The items of the list it is a subset of: one enum component, not a second one of the same codes."""
+
+    target_class = SubsetListField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {"type": "array", "items": {"$ref": _schema_ref(self.target.subset_of)}}
+
+
+class EntryInputSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """``EntryInput``: one of ``PostWorkoutEntry`` / ``WeeklyEntry``, by ``kind``."""
+
+    target_class = EntryInputSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return _discriminated(auto_schema, direction, ENTRY_INPUT_SERIALIZERS)
+
+
+class EntryOutputSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """``EntryOutput``: one of ``PostWorkoutEntry`` / ``WeeklyEntry``, by ``kind``."""
+
+    target_class = EntryOutputSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return _discriminated(auto_schema, direction, ENTRY_OUTPUT_SERIALIZERS)
+
+
+class EntryCreatedSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """``EntryCreated``: the stored entry (``EntryOutput``) and the advice."""
+
+    target_class = EntryCreatedSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        entry = auto_schema.resolve_serializer(EntryOutputSerializer, direction).ref
+        advice = auto_schema.resolve_serializer(AdviceSerializer, direction).ref
+        return {
+            "allOf": [
+                entry,
+                {
+                    "type": "object",
+                    "properties": {"advice": {"type": "array", "items": advice, "readOnly": True}},
+                    "required": ["advice"],
+                },
+            ]
+        }
+
+
+# Other reads -------------------------------------------------------------------------------------------------
+
+
+class DueItemSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=Entry.Kind.choices)
     due_at = serializers.DateTimeField()
     overdue = serializers.BooleanField()
     remaining = serializers.IntegerField(help_text="Entries still expected for this item (post-workout: this week).")
 
 
-class TrendPointSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TrendPointSerializer(serializers.Serializer[Any]):
     date = serializers.DateField()
     back_pain_now = serializers.FloatField(allow_null=True)
     back_stiffness_now = serializers.FloatField(allow_null=True)
@@ -263,7 +395,7 @@ class TrendPointSerializer(serializers.Serializer):  # type: ignore[type-arg]
     sessions = serializers.IntegerField()
 
 
-class TrendsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TrendsSerializer(serializers.Serializer[Any]):
     days = serializers.IntegerField()
     timezone = serializers.CharField()
     series = TrendPointSerializer(many=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -12,9 +13,11 @@ from django.utils import timezone
 
 from assessments import questionnaires as q
 from assessments import rules
-from assessments.models import Entry
+from assessments.models import Entry, RedFlagReport, SafetyScreenReview
 from patients.models import Patient
 from programs.models import Enrollment
+
+logger = logging.getLogger(__name__)
 
 MAX_BACKDATE = timedelta(days=30)
 # Phones' clocks drift: a few minutes "in the future" is the same moment.
@@ -27,6 +30,11 @@ class Submitted:
     advice: list[dict[str, str]]
 
 
+# Told with every red-flag report, stored or refused: the report is in the database and its scan emails the
+# therapist (an outbox row, retried until sent).
+THERAPIST_TOLD = "Your therapist has been told about these symptoms."
+
+
 def assessment_submit(
     *, patient: Patient, kind: str, answers: dict[str, Any], occurred_at: datetime | None = None
 ) -> Submitted:
@@ -36,13 +44,7 @@ def assessment_submit(
     happens to the scan, the broker or the email afterwards.
     """
     now = timezone.now()
-    occurred = occurred_at or now
-    if occurred > now + CLOCK_SKEW:
-        raise ValidationError({"occurred_at": ValidationError("This time is in the future.", code="future")})
-    if occurred < now - MAX_BACKDATE:
-        raise ValidationError(
-            {"occurred_at": ValidationError("Entries may be at most 30 days in the past.", code="too_old")}
-        )
+    occurred = _check_occurred_at(occurred_at, now)
     if patient.status != Patient.Status.ACTIVE:
         raise ValidationError(ValidationError("You have been discharged; contact your clinic.", code="discharged"))
     enrollment = Enrollment.objects.filter(patient=patient, active=True).only("id", "phase").first()
@@ -50,45 +52,114 @@ def assessment_submit(
         raise ValidationError(
             ValidationError("You are not enrolled in a program yet; contact your clinic.", code="not_enrolled")
         )
-    fields = q.POST_WORKOUT_FIELDS if kind == q.POST_WORKOUT else q.WEEKLY_FIELDS
     with transaction.atomic():
         entry = Entry.objects.create(
             patient=patient,
             enrollment=enrollment,
             phase=enrollment.phase,
             kind=kind,
-            occurred_at=min(occurred, now),
-            **{name: answers.get(name) for name in fields if name != "note"},
-            note=answers.get("note") or "",
+            occurred_at=occurred,
+            questionnaire_version=q.QUESTIONNAIRE_VERSION,
+            **q.column_values(kind, answers),
         )
-        transaction.on_commit(lambda: _enqueue_scan(patient.pk), robust=True)
-    advice = [
-        {"level": a.level, "message": a.message}
-        for a in rules.red_flag_advice(answers.get("safety_screen") or (), answers.get("systemic_flags") or ())
-    ]
-    return Submitted(entry=entry, advice=advice)
+        transaction.on_commit(lambda: scan_request(patient_id=patient.pk), robust=True)
+    items = {name: list(answers.get(name) or ()) for name in RED_FLAG_FIELDS}
+    return Submitted(entry=entry, advice=_red_flag_advice(patient, items, now))
 
 
-def red_flag_advice_for_raw(data: Any) -> list[dict[str, str]]:
-    """The urgent advice for the red-flag answers of a request that could not be stored.
+def _check_occurred_at(occurred_at: datetime | None, now: datetime) -> datetime:
+    occurred = occurred_at or now
+    if occurred > now + CLOCK_SKEW:
+        raise ValidationError({"occurred_at": ValidationError("This time is in the future.", code="future")})
+    if occurred < now - MAX_BACKDATE:
+        raise ValidationError(
+            {"occurred_at": ValidationError("Entries may be at most 30 days in the past.", code="too_old")}
+        )
+    return min(occurred, now)
 
-    A patient reporting saddle numbness must be told to seek care even when another answer is invalid,
-    the entry is too old, or they are no longer enrolled: only recognised red-flag items count.
-    """
-    answers = data.get("answers") if isinstance(data, dict) else None
-    if not isinstance(answers, dict):
+
+RED_FLAG_FIELDS = ("safety_screen", "safety_screen_unchanged", "systemic_flags")
+
+
+def _red_flag_advice(patient: Patient, items: dict[str, list[str]], now: datetime) -> list[dict[str, str]]:
+    """The patient's advice for red-flag items, and that their therapist has been told."""
+    if not items["safety_screen"] and not items["systemic_flags"]:
         return []
+    stable: dict[str, date] = {}
+    today: date | None = None
+    if items["safety_screen_unchanged"]:
+        today = now.astimezone(patient.clinic.tz).date()
+        # Only an unchanged item can be lowered to high (R-01, v2): the reviews matter only then.
+        for item, assessed_on in SafetyScreenReview.objects.filter(
+            patient=patient, outcome=SafetyScreenReview.Outcome.STABLE, item__in=items["safety_screen_unchanged"]
+        ).values_list("item", "assessed_on"):
+            stable[item] = max(stable.get(item, assessed_on), assessed_on)
+    found = rules.red_flag_advice(
+        items["safety_screen"],
+        items["systemic_flags"],
+        unchanged=items["safety_screen_unchanged"],
+        stable_items=stable,
+        today=today,
+    )
+    advice = [{"level": a.level, "message": a.message} for a in found]
+    return [*advice, {"level": "info", "message": THERAPIST_TOLD}]
 
-    def known(name: str, choices: tuple[str, ...]) -> list[str]:
-        items = answers.get(name)
-        return [i for i in items if isinstance(i, str) and i in choices] if isinstance(items, list) else []
 
-    found = rules.red_flag_advice(known("safety_screen", q.SAFETY_SCREEN), known("systemic_flags", q.SYSTEMIC_FLAGS))
-    return [{"level": a.level, "message": a.message} for a in found]
+@dataclass(frozen=True)
+class RedFlagRefused:
+    """What a refused submission that carried red flags still did: the report stored and the advice."""
+
+    report: RedFlagReport
+    advice: list[dict[str, str]]
 
 
-def _enqueue_scan(patient_id: int) -> None:
-    """Ask a worker to scan the patient now. A broker that is down only delays it: the sweep finds the entry."""
+def red_flag_report_store(*, patient: Patient, data: Any, errors: list[dict[str, str]]) -> RedFlagRefused | None:
+    """Store the red-flag items of a submission refused for another reason, and schedule its scan.
+
+    A red flag is never dropped, whatever else is wrong with the submission (a bad or missing answer, a
+    discharged patient, no enrollment): the recognised items are stored with why the entry was refused, and
+    scanned like an entry (R-01/R-02), so the therapist is emailed. None when the request had no red flag.
+    """
+    raw = data if isinstance(data, dict) else {}
+    items = q.red_flag_items(raw.get("answers"))
+    if not items["safety_screen"] and not items["systemic_flags"]:
+        return None
+    now = timezone.now()
+    kind = raw.get("kind")
+    if kind not in q.KINDS:
+        kind = q.WEEKLY if items["systemic_flags"] and not items["safety_screen"] else q.POST_WORKOUT
+    enrollment = Enrollment.objects.filter(patient=patient, active=True).only("id").first()
+    with transaction.atomic():
+        report = RedFlagReport.objects.create(
+            patient=patient,
+            enrollment=enrollment,
+            kind=kind,
+            occurred_at=_claimed_time(raw.get("occurred_at"), now),
+            safety_screen=items["safety_screen"],
+            safety_screen_unchanged=items["safety_screen_unchanged"],
+            systemic_flags=items["systemic_flags"],
+            refusal=[{"field": e.get("field", ""), "code": e.get("code", "")} for e in errors][:50],
+        )
+        transaction.on_commit(lambda: scan_request(patient_id=patient.pk), robust=True)
+    logger.info("red-flag report %s stored from a refused submission", report.pk)
+    return RedFlagRefused(report=report, advice=_red_flag_advice(patient, items, now))
+
+
+def _claimed_time(value: Any, now: datetime) -> datetime:
+    """The submission's own ``occurred_at`` when it is a valid time within the accepted range, else now."""
+    if not isinstance(value, str):
+        return now
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return now
+    if parsed.tzinfo is None or not now - MAX_BACKDATE <= parsed <= now + CLOCK_SKEW:
+        return now
+    return min(parsed, now)
+
+
+def scan_request(*, patient_id: int) -> None:
+    """Ask a worker to scan the patient now. A broker that is down only delays it: the sweep finds the rows."""
     from assessments.tasks import scan_patient
 
     scan_patient.delay(patient_id)

@@ -1,9 +1,11 @@
 """Rules evaluations per second: the pure engine, no Django, no database.
 
 Builds contexts of 30 post-workout sessions and 8 weeklies per patient (quiet histories and the
-warning patterns of RULES.md in various proportions), then calls ``evaluate`` on them N times.
+warning patterns of RULES.md in various proportions), then calls the ruleset's ``evaluate`` on them N
+times, as the v2 scan does: as of the newest entry (``as_of``), with the wall clock (``now``) an hour later.
+Measures the latest ruleset (v2) unless ``--version 1`` asks for the frozen v1 engine.
 
-    python -m bench.rules_eval [--evaluations 20000] [--patients 500] [--seed 1]
+    python -m bench.rules_eval [--evaluations 20000] [--patients 500] [--seed 1] [--version 2]
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 
-from assessments.rules import DEFAULT_PARAMS, OutcomeScore, PatientContext, PostWorkout, Weekly, evaluate
+from assessments.rules import LATEST_VERSION, RULESETS, OutcomeScore, PatientContext, PostWorkout, Weekly
 
 TODAY = date(2026, 6, 17)
 SESSIONS = 30
@@ -45,6 +47,12 @@ PATTERNS: dict[str, list[dict[str, object]]] = {
         {"back_pain_now": 5, "back_pain_during_max": 7},
     ],
     "red_flag": [{"safety_screen": ("saddle_numbness",)}],
+    # v2 patterns: nerve signs in both legs, and stiffness creeping up slowly over three weeks.
+    "both_legs": [
+        {"thigh_symptoms": "both", "thigh_level": 3, "thigh_stretch_response": "no_change", "thigh_below_knee": False},
+        {"thigh_symptoms": "both", "thigh_level": 4, "thigh_stretch_response": "worse", "thigh_below_knee": True},
+    ],
+    "slow_creep": [{"back_stiffness_now": level} for level in (3, 3, 3, 3, 4, 4, 4, 5, 5, 5)],
 }
 # Most patients are quiet, as in a real caseload.
 WEIGHTS = {
@@ -54,7 +62,9 @@ WEIGHTS = {
     "thigh_neural": 5,
     "neck_strain": 5,
     "pain_returning": 5,
-    "red_flag": 5,
+    "red_flag": 3,
+    "both_legs": 1,
+    "slow_creep": 1,
 }
 
 
@@ -109,10 +119,13 @@ def build_context(rng: random.Random, pattern: str, first_id: int) -> PatientCon
     weeklies = [
         _weekly(rng, first_id + SESSIONS + i, monday - timedelta(weeks=WEEKLIES - 1 - i)) for i in range(WEEKLIES)
     ]
+    newest = sessions[-1].occurred_at
     return PatientContext(
         phase="stabilization",
         phase_since=TODAY - timedelta(days=40),
         today=TODAY,
+        as_of=newest,
+        now=newest + timedelta(hours=1),
         post_workouts=sessions,
         weeklies=weeklies,
         outcome_scores=[
@@ -128,22 +141,26 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=500, help="distinct contexts cycled through (default 500)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best is reported (default 3)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--version", type=int, default=LATEST_VERSION, choices=sorted(RULESETS))
     args = parser.parse_args()
+    ruleset = RULESETS[args.version]
+    evaluate, params = ruleset.evaluate, ruleset.default_params
 
     rng = random.Random(args.seed)
     names = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()), k=args.patients)
     contexts = [build_context(rng, name, first_id=i * 100) for i, name in enumerate(names)]
-    findings = [len(evaluate(c, DEFAULT_PARAMS)) for c in contexts]  # warm-up, and what the mix produces
+    findings = [len(evaluate(c, params)) for c in contexts]  # warm-up, and what the mix produces
     calls = [contexts[i % len(contexts)] for i in range(args.evaluations)]
 
     runs = []
     for _ in range(args.repeats):
         started = time.perf_counter()
         for context in calls:
-            evaluate(context, DEFAULT_PARAMS)
+            evaluate(context, params)
         runs.append(time.perf_counter() - started)
     best = min(runs)
 
+    print(f"ruleset: core v{ruleset.version}")
     print(f"contexts: {args.patients} ({SESSIONS} sessions + {WEEKLIES} weeklies + 2 ODI scores each)")
     print("mix: " + ", ".join(f"{n} {names.count(n)}" for n in WEIGHTS))
     print(f"findings per evaluation: mean {statistics.mean(findings):.2f}, max {max(findings)}")

@@ -22,7 +22,7 @@ from patients.models import Clinic, Invitation, Patient, Therapist, staff_clinic
 from patients.services import invitation_issue
 from programs.admin import ENROLLMENT_FIELDS
 from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition
-from programs.services import enrollment_transition, readiness_snapshot
+from programs.services import enrollment_transition, outcome_score_record, readiness_snapshot
 
 
 class ClinicForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -153,7 +153,7 @@ class OpenAlertInline(admin.TabularInline):  # type: ignore[type-arg]
     verbose_name_plural = "Open alerts"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).exclude(status=Alert.Status.RESOLVED)
+        return super().get_queryset(request).exclude(status__in=Alert.CLOSED)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -182,7 +182,7 @@ class PatientForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Patient
-        fields = ["clinic", "therapist", "first_name", "last_name", "birth_date", "email", "status"]
+        fields = ["clinic", "therapist", "first_name", "last_name", "birth_date", "email", "status", "fracture_risk"]
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
@@ -216,7 +216,7 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
         return filters
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        details = ["therapist", "first_name", "last_name", "birth_date", "email", "status"]
+        details = ["therapist", "first_name", "last_name", "birth_date", "email", "status", "fracture_risk"]
         if request.user.is_superuser:
             details.insert(0, "clinic")
         if obj is None:
@@ -252,9 +252,10 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         instances = formset.save(commit=False)
         for instance in instances:
-            if isinstance(instance, OutcomeScore) and instance.entered_by_id is None:
-                instance.entered_by = request.user
-            instance.save()
+            if isinstance(instance, OutcomeScore):
+                outcome_score_record(score=instance, by=request.user)
+            else:
+                instance.save()
         formset.save_m2m()
 
     @admin.display(description="Phase", ordering="_phase")

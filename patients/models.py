@@ -180,6 +180,11 @@ class Patient(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="patient"
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    fracture_risk = models.BooleanField(
+        default=False,
+        help_text="Recorded fracture risk (age 65 or over, osteoporosis, long-term steroids): a reported fall is "
+        "then always urgent (rule R-02).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PatientQuerySet.as_manager()

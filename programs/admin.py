@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from clinic.admin_scoping import ClinicScopedAdmin
 from programs.models import Enrollment, Exercise, OutcomeScore, Phase, PhaseTransition, Program
+from programs.services import outcome_score_record
 
 
 class ExerciseInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -141,6 +142,4 @@ class OutcomeScoreAdmin(ClinicScopedAdmin):
     readonly_fields = ["entered_by"]
 
     def save_model(self, request: HttpRequest, obj: OutcomeScore, form: Any, change: bool) -> None:
-        if obj.entered_by_id is None:
-            obj.entered_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
+        outcome_score_record(score=obj, by=request.user)

@@ -195,11 +195,17 @@ class OutcomeScore(models.Model):
     recorded_on = models.DateField()
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Storing a score runs the rules that read it as of its date, like a new entry (RULES.md v2).
+    scanned_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = OutcomeScoreQuerySet.as_manager()
 
     class Meta:
         ordering = ["-recorded_on", "-id"]
+        indexes = [
+            # The unscanned sweep (assessments.tasks.sweep_unscanned): scores whose R-08 is still to judge.
+            models.Index(fields=["created_at"], condition=Q(scanned_at__isnull=True), name="outcome_unscanned_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(instrument="ODI") | Q(score__lte=100), name="outcome_odi_0_100"),
             models.CheckConstraint(condition=~Q(instrument="PSFS") | Q(score__lte=10), name="outcome_psfs_0_10"),

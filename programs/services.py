@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from programs.models import Enrollment, Phase, PhaseTransition
+from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition
 
 
 def enrollment_transition(
@@ -97,3 +97,20 @@ def readiness_snapshot(
 def _has_unmet_criterion(snapshot: dict[str, Any]) -> bool:
     criteria = snapshot.get("criteria", [])
     return any(c.get("status") != "pass" for c in criteria if isinstance(c, dict))
+
+
+def outcome_score_record(*, score: OutcomeScore, by: Any) -> OutcomeScore:
+    """Store a clinician-entered score and judge the rules that read it (R-08) as of its date (RULES.md v2).
+
+    The score is marked unscanned, so a lost message only delays the scan: the sweep finds it.
+    """
+    from assessments.services import scan_request
+
+    if score.entered_by_id is None:
+        score.entered_by = by
+    score.scanned_at = None
+    with transaction.atomic():
+        score.save()
+        patient_id = score.patient_id
+        transaction.on_commit(lambda: scan_request(patient_id=patient_id), robust=True)
+    return score

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from assessments import questionnaires as q
 from patients.models import CLINIC_ADMINS_GROUP, THERAPISTS_GROUP, Clinic, Patient, Therapist
 from programs.models import Enrollment, Exercise, OutcomeScore, Phase, Program
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def blank_answers(kind: str) -> dict[str, Any]:
+    """Every answer of a questionnaire as the declaration has it before the patient says anything: lists
+    empty (nothing reported), optional answers at their default, conditional and other answers None.
+
+    The answer builders of the test suites start from this and fill in the required numbers and choices.
+    """
+    return {
+        f.name: [] if f.type == q.LIST and not f.conditional and f.required else f.empty for f in q.fields_of(kind)
+    }
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -1,22 +1,27 @@
-"""The readiness check for moving a patient from treatment to core stabilization (RULES.md, criteria 1-7).
+"""The readiness check for moving a patient from treatment to core stabilization (RULES.md v2, criteria 1-7).
 
 Evaluated on demand; each criterion is `pass`, `fail` or `unknown` with the values it was judged on. A failing
 or unknown criterion does not block the move, but the caller then requires a recorded reason.
 
 Readings of RULES.md:
 
-1. Fails on any unresolved alert of severity urgent or high (passed in by the caller), or any entry with a
-   safety-screen item or a systemic flag dated in the last 28 days. Never unknown.
-2. The latest 2 weeklies both have `back_pain_avg_7d <= 3`; unknown with fewer than 2 weeklies.
+1. Fails on any unresolved alert of severity urgent or high (passed in by the caller), or any entry or (v2)
+   red-flag report with a safety-screen item (either questionnaire, v2) or a systemic flag dated in the last
+   28 days. Never unknown.
+2. The latest 2 weeklies both have `back_pain_avg_7d <= 3` and (v2) `leg_pain_avg_7d <= 2`; unknown with fewer
+   than 2 weeklies.
 3. Fails when a weekly dated in the last 14 days reports a flare or `global_change < 0`; passes when there are
    enough weeklies to cover the 14 days (14 / 7 = 2) and none fails; otherwise unknown.
-4. Passes when the latest clinician ODI is <= 20, or the latest weekly PSFS mean (psfs_1..3) is >= 7, or the
+4. Passes when the latest clinician ODI is <= 20, or the latest weekly PSFS score (v2 score) is >= 7, or the
    latest clinician PSFS score is >= 7; fails when at least one of these exists and none passes; unknown when
    none exists.
 5, 7. The therapist's rating: True pass, False fail, None unknown.
-6. Fails when a one-sided (`left`/`right`) session in the last 14 days has >= 1 R-04 neural feature, or the
-   therapist's neurological screen is not clear; passes when there were sessions in the window, none had a
-   feature and the screen is clear; otherwise unknown (no sessions to judge, or the screen not yet done).
+6. Fails when a leg session in the last 14 days has >= 1 neural feature (R-04's list for `left`/`right`, and
+   (v2) the same list for `both`: R-12's signs), or the therapist's neurological screen is not clear; passes
+   when there were sessions in the window, none had a feature and the screen is clear; otherwise unknown (no
+   sessions to judge, or the screen not yet done). v2's narrowed "leg above back pain" feature applies.
+
+Entries are those visible as of ``context.today`` (and ``context.as_of`` when given).
 """
 
 from __future__ import annotations
@@ -26,12 +31,12 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Final
 
-from .engine import neural_features
 from .params import DEFAULT_PARAMS, Params
+from .prepare import Prepared
+from .thigh import neural_features
 from .types import (
     SEVERITY_HIGH,
     SEVERITY_URGENT,
-    THIGH_SIDES,
     AlertSummary,
     CriterionResult,
     JsonDict,
@@ -39,6 +44,7 @@ from .types import (
     PatientContext,
     PostWorkout,
     ReadinessReport,
+    RedFlagReport,
     TherapistRatings,
     Weekly,
 )
@@ -56,13 +62,11 @@ def check_readiness(
     ratings: TherapistRatings,
 ) -> ReadinessReport:
     """Judge criteria 1-7 of the treatment -> stabilization readiness check as of ``context.today``."""
-    today = context.today
-    pws = sorted((e for e in context.post_workouts if e.local_date <= today), key=_sort_key)
-    wks = sorted((e for e in context.weeklies if e.local_date <= today), key=_sort_key)
-    scores = [s for s in context.outcome_scores if s.local_date <= today]
+    p = Prepared(context, params)
+    today, pws, wks, scores = p.today, p.pws, p.wks, p.scores
     return ReadinessReport(
         criteria=(
-            _no_alerts_or_red_flags(today, pws, wks, unresolved_alerts, params),
+            _no_alerts_or_red_flags(today, p, unresolved_alerts, params),
             _back_pain_low(wks, params),
             _stable(today, wks, params),
             _function(wks, scores, params),
@@ -83,32 +87,31 @@ def check_readiness(
     )
 
 
-def _sort_key(entry: PostWorkout | Weekly) -> tuple[date, object, int]:
-    return (entry.local_date, entry.occurred_at, entry.id)
-
-
 def _start(today: date, days: int) -> date:
     return today - timedelta(days=days - 1)
 
 
+def _red_flag(kind: str, source: PostWorkout | Weekly | RedFlagReport, items: list[str]) -> JsonDict:
+    return {"kind": kind, "entry_id": source.id, "date": source.local_date.isoformat(), "items": items}
+
+
 def _no_alerts_or_red_flags(
-    today: date,
-    pws: list[PostWorkout],
-    wks: list[Weekly],
-    unresolved_alerts: Iterable[AlertSummary],
-    params: Params,
+    today: date, p: Prepared, unresolved_alerts: Iterable[AlertSummary], params: Params
 ) -> CriterionResult:
     blocking = [a for a in unresolved_alerts if a.severity in (SEVERITY_URGENT, SEVERITY_HIGH)]
     start = _start(today, params.readiness_red_flag_days)
     red_flags: list[JsonDict] = [
-        {"kind": "post_workout", "entry_id": e.id, "date": e.local_date.isoformat(), "items": list(e.safety_screen)}
-        for e in pws
-        if e.local_date >= start and e.safety_screen
+        _red_flag("post_workout", e, list(e.safety_screen)) for e in p.pws if e.local_date >= start and e.safety_screen
     ]
     red_flags += [
-        {"kind": "weekly", "entry_id": e.id, "date": e.local_date.isoformat(), "items": list(e.systemic_flags)}
-        for e in wks
-        if e.local_date >= start and e.systemic_flags
+        _red_flag("weekly", e, [*e.safety_screen, *e.systemic_flags])
+        for e in p.wks
+        if e.local_date >= start and (e.safety_screen or e.systemic_flags)
+    ]
+    red_flags += [
+        _red_flag("red_flag_report", r, [*r.safety_screen, *r.systemic_flags])
+        for r in p.reports
+        if r.local_date >= start and (r.safety_screen or r.systemic_flags)
     ]
     return CriterionResult(
         number=1,
@@ -130,21 +133,33 @@ def _back_pain_low(wks: list[Weekly], params: Params) -> CriterionResult:
     last = wks[-n:]
     if len(last) < n:
         status = UNKNOWN
-    elif all(e.back_pain_avg_7d <= params.readiness_pain_max for e in last):
+    elif all(
+        e.back_pain_avg_7d <= params.readiness_pain_max and e.leg_pain_avg_7d <= params.readiness_leg_pain_max
+        for e in last
+    ):
         status = PASS
     else:
         status = FAIL
     return CriterionResult(
         number=2,
         code="back_pain_low",
-        label=f"Weekly back pain <= {params.readiness_pain_max} on {n} consecutive weeklies",
+        label=(
+            f"Weekly back pain <= {params.readiness_pain_max} and leg pain <= {params.readiness_leg_pain_max} "
+            f"on {n} consecutive weeklies"
+        ),
         status=status,
         values={
             "series": [
-                {"entry_id": e.id, "date": e.local_date.isoformat(), "back_pain_avg_7d": e.back_pain_avg_7d}
+                {
+                    "entry_id": e.id,
+                    "date": e.local_date.isoformat(),
+                    "back_pain_avg_7d": e.back_pain_avg_7d,
+                    "leg_pain_avg_7d": e.leg_pain_avg_7d,
+                }
                 for e in last
             ],
             "at_most": params.readiness_pain_max,
+            "leg_pain_at_most": params.readiness_leg_pain_max,
             "consecutive": n,
         },
     )
@@ -207,11 +222,11 @@ def _function(wks: list[Weekly], scores: list[OutcomeScore], params: Params) -> 
         checks.append(odi.score <= params.readiness_odi_max)
         values["odi"] = {"date": odi.local_date.isoformat(), "score": odi.score}
     if weekly is not None:
-        checks.append(weekly.psfs_mean >= params.readiness_psfs_min - 1e-9)
+        checks.append(weekly.psfs_score >= params.readiness_psfs_min - 1e-9)
         values["psfs_weekly"] = {
             "entry_id": weekly.id,
             "date": weekly.local_date.isoformat(),
-            "mean": round(weekly.psfs_mean, 2),
+            "mean": weekly.psfs_score,
         }
     if clinician_psfs is not None:
         checks.append(clinician_psfs.score >= params.readiness_psfs_min)
@@ -235,8 +250,7 @@ def _no_neural_signs(today: date, pws: list[PostWorkout], screen_clear: bool | N
     days = params.readiness_neural_days
     start = _start(today, days)
     window = [e for e in pws if e.local_date >= start]
-    with_features = [(e, neural_features(e)) for e in window if e.thigh_symptoms in THIGH_SIDES]
-    with_features = [(e, f) for e, f in with_features if f]
+    with_features = [(e, f) for e in window if (f := neural_features(e, params))]
     if with_features:
         data_status = FAIL
     elif window:
@@ -253,7 +267,7 @@ def _no_neural_signs(today: date, pws: list[PostWorkout], screen_clear: bool | N
     return CriterionResult(
         number=6,
         code="no_neural_signs",
-        label=f"No R-04 features in the last {days} days and the neurological screen is clear",
+        label=f"No R-04 or R-12 features in the last {days} days and the neurological screen is clear",
         status=status,
         values={
             "sessions_in_window": len(window),

@@ -1,4 +1,9 @@
-"""Valid questionnaire answers and an Entry factory that stores rows the API itself would accept."""
+"""Valid questionnaire answers and an Entry factory that stores rows the API itself would accept.
+
+Both are built from the questionnaires' declaration (assessments/questionnaires.py): every field of the
+questionnaire is present, conditional ones null, optional ones at their default, lists empty; only the
+required numbers and choices of a quiet entry are written here.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,11 @@ from factory.declarations import LazyAttribute, LazyFunction, SubFactory, Trait
 from assessments import questionnaires as q
 from assessments.models import Entry
 from programs.models import Enrollment
-from tests.factories import EnrollmentFactory, PatientFactory
+from tests.factories import EnrollmentFactory, PatientFactory, blank_answers
 
-
-def post_workout_answers(**overrides: Any) -> dict[str, Any]:
-    """A complete, quiet post-workout questionnaire (no neck or thigh symptoms, no red flags)."""
-    answers: dict[str, Any] = {
+# The required answers of a quiet entry: low pain, nothing of note, no red flags.
+QUIET: dict[str, dict[str, Any]] = {
+    q.POST_WORKOUT: {
         "session_completed": "full",
         "back_pain_now": 2,
         "back_pain_during_max": 3,
@@ -25,15 +29,8 @@ def post_workout_answers(**overrides: Any) -> dict[str, Any]:
         "spine_check": "free",
         "neck_symptoms": "none",
         "thigh_symptoms": "none",
-        "safety_screen": [],
-    }
-    answers.update(overrides)
-    return answers
-
-
-def weekly_answers(**overrides: Any) -> dict[str, Any]:
-    """A complete, quiet weekly questionnaire (short morning stiffness, no systemic flags)."""
-    answers: dict[str, Any] = {
+    },
+    q.WEEKLY: {
         "back_pain_avg_7d": 3,
         "leg_pain_avg_7d": 1,
         "peg_pain": 3,
@@ -47,10 +44,23 @@ def weekly_answers(**overrides: Any) -> dict[str, Any]:
         "psfs_1": 6,
         "psfs_2": 7,
         "psfs_3": 5,
-        "systemic_flags": [],
-    }
-    answers.update(overrides)
-    return answers
+    },
+}
+
+
+def answers(kind: str, **overrides: Any) -> dict[str, Any]:
+    """A complete, quiet questionnaire of ``kind``: every field, as the API returns it for such an entry."""
+    return {**blank_answers(kind), **QUIET[kind], **overrides}
+
+
+def post_workout_answers(**overrides: Any) -> dict[str, Any]:
+    """A complete, quiet post-workout questionnaire (no neck or leg symptoms, no red flags)."""
+    return answers(q.POST_WORKOUT, **overrides)
+
+
+def weekly_answers(**overrides: Any) -> dict[str, Any]:
+    """A complete, quiet weekly questionnaire (short morning stiffness, no red flags)."""
+    return answers(q.WEEKLY, **overrides)
 
 
 def _active_enrollment(entry: Any) -> Any:
@@ -61,40 +71,30 @@ def _active_enrollment(entry: Any) -> Any:
 class EntryFactory(factory.django.DjangoModelFactory[Entry]):
     """A stored post-workout entry (``EntryFactory(weekly=True)`` for a weekly check-in).
 
-    The answers are the same quiet ones the payload helpers above produce, so every row is one the API
-    would have accepted; the enrollment and phase are the patient's current ones.
+    The answer columns are those the submit service stores for the quiet answers above, with any answer
+    given as a keyword instead (stored as given); the weekly scores follow the stored items unless given.
     """
 
     class Meta:
         model = Entry
 
     class Params:
-        weekly = Trait(
-            kind=q.WEEKLY,
-            **{name: None for name in q.POST_WORKOUT_FIELDS if name != "note"},
-            **{**weekly_answers(), "systemic_flags": LazyFunction(list)},
-        )
+        weekly = Trait(kind=q.WEEKLY)
 
     patient = SubFactory(PatientFactory)
     enrollment = LazyAttribute(_active_enrollment)
     phase = LazyAttribute(lambda o: o.enrollment.phase)
     kind = q.POST_WORKOUT
     occurred_at = LazyFunction(timezone.now)
-    session_completed = "full"
-    back_pain_now = 2
-    back_pain_during_max = 3
-    back_stiffness_now = 2
-    stiffness_change = "looser"
-    spine_check = "free"
-    neck_symptoms = "none"
-    neck_level = None
-    thigh_symptoms = "none"
-    thigh_level = None
-    thigh_stretch_response = None
-    thigh_below_knee = None
-    thigh_nerve_qualities = None
-    safety_screen = LazyFunction(list)
-    note = ""
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs: Any) -> dict[str, Any]:
+        kind = kwargs["kind"]
+        given = {name: kwargs.pop(name) for name in q.ANSWER_FIELDS if name in kwargs}
+        columns = {**q.column_values(kind, answers(kind, **given)), **given}
+        for score in q.scores_of(kind):
+            columns[score.name] = kwargs.pop(score.name) if score.name in kwargs else score.of(columns)
+        return {**kwargs, **columns}
 
 
 def make_entry(**kwargs: Any) -> Entry:

@@ -26,8 +26,9 @@ def client_for(user: Any | None) -> APIClient:
 def errors(response: Any) -> list[tuple[str | None, str]]:
     """The (field, code) pairs of an error response, after checking the one error shape of API.md."""
     body = response.json()
-    # `advice` accompanies the errors only when the refused answers hold a red flag.
-    assert set(body) - {"advice"} == {"errors"}, body
+    # `advice` (and `therapist_notified`, the refused red-flag items being stored) accompany the errors only
+    # when the refused answers hold a red flag.
+    assert set(body) - {"advice", "therapist_notified"} == {"errors"}, body
     assert isinstance(body["errors"], list), body
     assert body["errors"], body
     for error in body["errors"]:

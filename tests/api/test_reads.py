@@ -204,8 +204,10 @@ def test_one_entry_by_id(world: Any, patient_api: APIClient) -> None:
         "occurred_at": "2026-05-02T10:00:00Z",
         "submitted_at": entry.submitted_at.isoformat().replace("+00:00", "Z"),
         "phase": "stabilization",
-        "questionnaire_version": 1,
+        "questionnaire_version": 2,
         "answers": entry.answers(),
+        # v2: the PEG and PSFS means of the quiet weekly answers (3, 2, 2 and 6, 7, 5), one decimal.
+        "scores": {"peg": 2.3, "psfs": 6.0},
     }
 
 

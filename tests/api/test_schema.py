@@ -59,14 +59,67 @@ def test_schema_is_served_as_openapi_3(api: APIClient, db: None) -> None:
 def test_schema_describes_the_questionnaires_of_rules_md(api: APIClient, db: None) -> None:
     components = served_schema(api)["components"]["schemas"]
     post_workout = components["PostWorkoutAnswersRequest"]
-    assert post_workout["properties"]["back_pain_now"] == {"type": "integer", "minimum": 0, "maximum": 10}
+    back_pain_now = post_workout["properties"]["back_pain_now"]
+    assert (back_pain_now["type"], back_pain_now["minimum"], back_pain_now["maximum"]) == ("integer", 0, 10)
+    # Each field is described with the patient's wording (RULES.md).
+    assert back_pain_now["description"] == "How bad is your back pain right now? (0 none, 10 worst imaginable)"
     assert post_workout["properties"]["note"]["maxLength"] == 500
     weekly = components["WeeklyAnswersRequest"]
     assert (weekly["properties"]["global_change"]["minimum"], weekly["properties"]["global_change"]["maximum"]) == (
         -3,
         3,
     )
-    assert components["EntryInputRequest"]["required"] == ["answers", "kind"]
+    # v2: the weekly check-in asks the safety screen too; unchanged items are optional.
+    assert {"safety_screen", "systemic_flags"} <= set(weekly["required"])
+    assert "safety_screen_unchanged" in weekly["properties"]
+    assert "safety_screen_unchanged" not in weekly.get("required", [])
+
+
+def test_schema_lists_the_answer_codes_with_their_labels(api: APIClient, db: None) -> None:
+    components = served_schema(api)["components"]["schemas"]
+    screen = components["SafetyScreenEnum"]
+    assert screen["enum"] == [
+        "saddle_numbness",
+        "bladder_change",
+        "bowel_change",
+        "sexual_dysfunction",
+        "both_legs_numb_or_weak",
+        "foot_drop_or_leg_weakness",
+    ]
+    # `code` - label, for every code.
+    for code in screen["enum"]:
+        assert f"* `{code}` - " in screen["description"]
+    assert "* `stopped_symptoms` - I stopped because of symptoms" in components["SessionCompletedEnum"]["description"]
+    # The unchanged items are the same codes, not a second enum of them.
+    unchanged = components["PostWorkoutAnswersRequest"]["properties"]["safety_screen_unchanged"]
+    assert unchanged["items"] == {"$ref": "#/components/schemas/SafetyScreenEnum"}
+
+
+def test_schema_discriminates_the_answers_by_kind(api: APIClient, db: None) -> None:
+    schema = served_schema(api)
+    components = schema["components"]["schemas"]
+    submitted = schema["paths"]["/api/v1/assessments/"]["post"]["requestBody"]["content"]["application/json"]
+    assert submitted["schema"] == {"$ref": "#/components/schemas/EntryInputRequest"}
+    assert components["EntryInputRequest"]["discriminator"] == {
+        "propertyName": "kind",
+        "mapping": {
+            "post_workout": "#/components/schemas/PostWorkoutEntryRequest",
+            "weekly": "#/components/schemas/WeeklyEntryRequest",
+        },
+    }
+    for variant, kind, answers in (
+        ("PostWorkoutEntryRequest", "post_workout", "PostWorkoutAnswersRequest"),
+        ("WeeklyEntryRequest", "weekly", "WeeklyAnswersRequest"),
+    ):
+        properties = components[variant]["properties"]
+        assert components[properties["kind"]["$ref"].rsplit("/", 1)[1]]["enum"] == [kind]
+        assert properties["answers"] == {"$ref": f"#/components/schemas/{answers}"}
+        assert sorted(components[variant]["required"]) == ["answers", "kind"]
+    # Stored entries: the same variants, and the weekly one carries its scores.
+    assert set(components["EntryOutput"]["discriminator"]["mapping"]) == {"post_workout", "weekly"}
+    assert "scores" in components["WeeklyEntry"]["properties"]
+    assert "scores" not in components["PostWorkoutEntry"]["properties"]
+    assert set(components["WeeklyScores"]["properties"]) == {"peg", "psfs"}
 
 
 def test_schema_generates_without_warnings_and_validates(tmp_path: Path, db: None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+from decimal import Decimal
 from typing import Any
 from unittest import mock
 
@@ -35,12 +36,38 @@ POST_WORKOUT_FIELDS = [
     "thigh_below_knee",
     "thigh_nerve_qualities",
     "safety_screen",
+    "safety_screen_unchanged",
     "note",
+]
+WEEKLY_FIELDS = [
+    "back_pain_avg_7d",
+    "leg_pain_avg_7d",
+    "peg_pain",
+    "peg_enjoyment",
+    "peg_activity",
+    "morning_stiffness_level",
+    "morning_stiffness_duration",
+    "stiffness_eases_with_movement",
+    "global_change",
+    "flare_7d",
+    "exercise_days_7d",
+    "psfs_1",
+    "psfs_2",
+    "psfs_3",
+    "systemic_flags",
+    "safety_screen",
+    "safety_screen_unchanged",
 ]
 
 
 def post(client: APIClient, kind: str, answers: dict[str, Any], **top: Any) -> Any:
     return client.post(ASSESSMENTS, {"kind": kind, "answers": answers, **top}, format="json")
+
+
+def urgent(body: dict[str, Any]) -> dict[str, str]:
+    """The one urgent advice of a response (an informative one may accompany it)."""
+    (advice,) = [a for a in body["advice"] if a["level"] == "urgent"]
+    return dict(advice)
 
 
 def test_post_workout_entry_is_stored_and_returned(world: Any, patient_api: APIClient) -> None:
@@ -52,6 +79,8 @@ def test_post_workout_entry_is_stored_and_returned(world: Any, patient_api: APIC
         thigh_stretch_response="no_change",
         thigh_below_knee=False,
         thigh_nerve_qualities=["pins_needles"],
+        safety_screen=[],
+        safety_screen_unchanged=[],
         note="Felt it on the stairs.",
     )
     with time_machine.travel(NOW, tick=False):
@@ -66,7 +95,7 @@ def test_post_workout_entry_is_stored_and_returned(world: Any, patient_api: APIC
         "occurred_at": "2026-05-06T18:30:00Z",
         "submitted_at": "2026-05-06T18:30:00Z",
         "phase": "stabilization",
-        "questionnaire_version": 1,
+        "questionnaire_version": 2,
         "answers": answers,
         "advice": [],
     }
@@ -97,6 +126,18 @@ def test_conditional_answers_that_do_not_apply_are_stored_as_null(patient_api: A
         None,
         "",
     )
+    # The questions of the other questionnaire are not asked: null, not a default.
+    assert (entry.back_pain_avg_7d, entry.systemic_flags, entry.peg_score) == (None, None, None)
+
+
+def test_optional_answers_left_out_are_stored_at_their_default(patient_api: APIClient) -> None:
+    answers = post_workout_answers()
+    del answers["safety_screen_unchanged"], answers["note"]
+    response = post(patient_api, "post_workout", answers)
+    assert response.status_code == 201, response.content
+    assert (response.json()["answers"]["safety_screen_unchanged"], response.json()["answers"]["note"]) == ([], "")
+    entry = Entry.objects.get(pk=response.json()["id"])
+    assert (entry.safety_screen_unchanged, entry.note) == ([], "")
 
 
 def test_weekly_entry_is_stored_and_returned(world: Any, patient_api: APIClient) -> None:
@@ -107,6 +148,8 @@ def test_weekly_entry_is_stored_and_returned(world: Any, patient_api: APIClient)
     body = response.json()
     assert (body["kind"], body["advice"], body["phase"]) == ("weekly", [], "stabilization")
     assert body["answers"] == answers
+    assert list(body["answers"]) == WEEKLY_FIELDS
+    assert body["questionnaire_version"] == 2
     entry = Entry.objects.get(pk=body["id"])
     assert (entry.kind, entry.global_change, entry.stiffness_eases_with_movement, entry.back_pain_now) == (
         "weekly",
@@ -114,6 +157,25 @@ def test_weekly_entry_is_stored_and_returned(world: Any, patient_api: APIClient)
         True,
         None,
     )
+    assert (entry.safety_screen, entry.safety_screen_unchanged) == ([], [])
+
+
+def test_weekly_entry_returns_its_peg_and_psfs_scores(patient_api: APIClient) -> None:
+    # v2: each score is the mean of its three items, one decimal, rounded half up; stored with the entry.
+    answers = weekly_answers(peg_pain=7, peg_enjoyment=6, peg_activity=6, psfs_1=4, psfs_2=5, psfs_3=5)
+    response = post(patient_api, "weekly", answers)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["scores"] == {"peg": 6.3, "psfs": 4.7}
+    entry = Entry.objects.get(pk=response.json()["id"])
+    assert (entry.peg_score, entry.psfs_score) == (Decimal("6.3"), Decimal("4.7"))
+    assert patient_api.get(f"{ASSESSMENTS}{entry.pk}/").json()["scores"] == {"peg": 6.3, "psfs": 4.7}
+
+
+def test_post_workout_entry_has_no_scores(patient_api: APIClient) -> None:
+    response = post(patient_api, "post_workout", post_workout_answers())
+    assert response.status_code == 201, response.content
+    assert "scores" not in response.json()
 
 
 @pytest.mark.parametrize(
@@ -123,8 +185,7 @@ def test_safety_screen_answer_returns_urgent_emergency_advice(patient_api: APICl
     response = post(patient_api, "post_workout", post_workout_answers(safety_screen=flags))
 
     assert response.status_code == 201, response.content
-    (advice,) = response.json()["advice"]
-    assert advice["level"] == "urgent"
+    advice = urgent(response.json())
     assert "Stop exercising" in advice["message"]
     assert "emergency" in advice["message"]
     assert Entry.objects.get(pk=response.json()["id"]).safety_screen == flags
@@ -135,9 +196,7 @@ def test_systemic_flag_returns_urgent_advice_to_contact_the_doctor(patient_api: 
     response = post(patient_api, "weekly", weekly_answers(systemic_flags=[flag]))
 
     assert response.status_code == 201, response.content
-    (advice,) = response.json()["advice"]
-    assert advice["level"] == "urgent"
-    assert "contact your doctor today" in advice["message"]
+    assert "contact your doctor today" in urgent(response.json())["message"]
 
 
 def test_no_advice_without_red_flags(patient_api: APIClient) -> None:
@@ -255,8 +314,7 @@ def test_a_red_flag_report_that_cannot_be_stored_still_gets_the_urgent_advice(wo
     assert response.status_code == 400
     body = response.json()
     assert [e["field"] for e in body["errors"]] == ["answers.back_pain_now"]
-    assert [a["level"] for a in body["advice"]] == ["urgent"]
-    assert "emergency" in body["advice"][0]["message"]
+    assert "emergency" in urgent(body)["message"]
 
 
 def test_a_discharged_patient_reporting_a_red_flag_is_told_to_seek_care(world: Any) -> None:
@@ -270,4 +328,4 @@ def test_a_discharged_patient_reporting_a_red_flag_is_told_to_seek_care(world: A
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "discharged"
-    assert [a["level"] for a in response.json()["advice"]] == ["urgent"]
+    assert urgent(response.json())["level"] == "urgent"

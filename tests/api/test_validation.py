@@ -46,6 +46,7 @@ WEEKLY_REQUIRED = (
     "psfs_2",
     "psfs_3",
     "systemic_flags",
+    "safety_screen",  # v2: the weekly check-in screens too
 )
 # (kind, field) -> (min, max)
 RANGES = {
@@ -75,15 +76,20 @@ CHOICES = {
     ("post_workout", "thigh_stretch_response"): ("eases", "no_change", "worse", "not_tried"),
     ("weekly", "morning_stiffness_duration"): ("none", "lt15", "15_30", "30_60", "60_120", "gt120"),
 }
+SAFETY_SCREEN = (
+    "saddle_numbness",
+    "bladder_change",
+    "bowel_change",
+    "sexual_dysfunction",  # v2
+    "both_legs_numb_or_weak",
+    "foot_drop_or_leg_weakness",
+)
 LISTS = {
     ("post_workout", "thigh_nerve_qualities"): ("pins_needles", "numbness", "burning", "shooting"),
-    ("post_workout", "safety_screen"): (
-        "saddle_numbness",
-        "bladder_change",
-        "bowel_change",
-        "both_legs_numb_or_weak",
-        "foot_drop_or_leg_weakness",
-    ),
+    ("post_workout", "safety_screen"): SAFETY_SCREEN,
+    ("post_workout", "safety_screen_unchanged"): SAFETY_SCREEN,
+    ("weekly", "safety_screen"): SAFETY_SCREEN,
+    ("weekly", "safety_screen_unchanged"): SAFETY_SCREEN,
     ("weekly", "systemic_flags"): (
         "fever_or_unwell",
         "weight_loss_unexplained",
@@ -98,35 +104,22 @@ BOOLEANS = {
     ("weekly", "flare_7d"),
 }
 
+# The leg answers, all required once thigh_symptoms is not none (v2: for `both` too).
+LEG_ANSWERS = ("thigh_level", "thigh_stretch_response", "thigh_below_knee", "thigh_nerve_qualities")
+ONE_LEG = {
+    "thigh_symptoms": "right",
+    "thigh_level": 3,
+    "thigh_stretch_response": "no_change",
+    "thigh_below_knee": True,
+    "thigh_nerve_qualities": [],
+}
 # Answers under which a conditional field applies, so that the field alone decides the outcome.
 APPLIES = {
     "neck_level": {"neck_symptoms": "pain", "neck_level": 4},
-    "thigh_level": {
-        "thigh_symptoms": "left",
-        "thigh_level": 3,
-        "thigh_stretch_response": "eases",
-        "thigh_below_knee": False,
-    },
-    "thigh_stretch_response": {
-        "thigh_symptoms": "left",
-        "thigh_level": 3,
-        "thigh_stretch_response": "eases",
-        "thigh_below_knee": False,
-    },
-    "thigh_below_knee": {
-        "thigh_symptoms": "right",
-        "thigh_level": 3,
-        "thigh_stretch_response": "no_change",
-        "thigh_below_knee": True,
-    },
-    "thigh_nerve_qualities": {
-        "thigh_symptoms": "right",
-        "thigh_level": 3,
-        "thigh_stretch_response": "no_change",
-        "thigh_below_knee": True,
-        "thigh_nerve_qualities": [],
-    },
+    **dict.fromkeys(LEG_ANSWERS, ONE_LEG),
     "stiffness_eases_with_movement": {"morning_stiffness_duration": "30_60", "stiffness_eases_with_movement": True},
+    # Every item may be marked unchanged once it is reported.
+    "safety_screen_unchanged": {"safety_screen": list(SAFETY_SCREEN)},
 }
 
 
@@ -205,7 +198,18 @@ def test_every_missing_field_is_named_at_once(patient_api: APIClient) -> None:
 
 
 def test_optional_note_may_be_left_out(patient_api: APIClient) -> None:
-    assert accepted(submit(patient_api, "post_workout", post_workout_answers()))["note"] == ""
+    answers = post_workout_answers()
+    del answers["note"]
+    assert accepted(submit(patient_api, "post_workout", answers))["note"] == ""
+
+
+@pytest.mark.parametrize("kind", ["post_workout", "weekly"])
+def test_optional_safety_screen_unchanged_defaults_to_none_unchanged(patient_api: APIClient, kind: str) -> None:
+    answers = answers_for(kind)
+    del answers["safety_screen_unchanged"]
+    assert accepted(submit(patient_api, kind, answers))["safety_screen_unchanged"] == []
+    stored = accepted(submit(patient_api, kind, {**answers, "safety_screen_unchanged": None}))
+    assert stored["safety_screen_unchanged"] == []
 
 
 # Ranges ------------------------------------------------------------------------------------------------------
@@ -281,8 +285,8 @@ def _dependants(field: str, choice: str) -> dict[str, Any]:
         return {
             "thigh_level": None if choice == "none" else 3,
             "thigh_stretch_response": None if choice == "none" else "eases",
-            "thigh_below_knee": True if choice in ("left", "right") else None,
-            "thigh_nerve_qualities": [] if choice in ("left", "right") else None,
+            "thigh_below_knee": None if choice == "none" else True,
+            "thigh_nerve_qualities": None if choice == "none" else [],
         }
     if field == "morning_stiffness_duration":
         return {"stiffness_eases_with_movement": False if choice in ("30_60", "60_120", "gt120") else None}
@@ -300,11 +304,13 @@ def test_invalid_choices_are_rejected(patient_api: APIClient, kind: str, field: 
 
 
 def test_wrong_kind_of_answers_is_rejected_field_by_field(patient_api: APIClient) -> None:
-    # Weekly answers under kind post_workout: every post-workout field is missing, every weekly one unknown.
+    # Weekly answers under kind post_workout: every post-workout field is missing, every weekly one unknown,
+    # except the safety screen, which both questionnaires ask (v2).
+    weekly = weekly_answers()
     found = rejected(
-        submit(patient_api, "post_workout", weekly_answers()),
-        *[(f"answers.{field}", "required") for field in POST_WORKOUT_REQUIRED],
-        *[(f"answers.{field}", "unknown_field") for field in weekly_answers()],
+        submit(patient_api, "post_workout", weekly),
+        *[(f"answers.{field}", "required") for field in POST_WORKOUT_REQUIRED if field not in weekly],
+        *[(f"answers.{field}", "unknown_field") for field in weekly if not field.startswith("safety_screen")],
     )
     assert found
 
@@ -350,23 +356,25 @@ def test_neck_level_not_applicable_without_neck_symptoms(patient_api: APIClient)
 
 
 @pytest.mark.parametrize("side", ["both", "left", "right"])
-def test_thigh_level_and_stretch_response_required_with_thigh_symptoms(patient_api: APIClient, side: str) -> None:
+def test_every_leg_answer_is_required_with_leg_symptoms(patient_api: APIClient, side: str) -> None:
+    # v2: below-knee and nerve qualities are asked for both sides too, not only for one.
     answers = post_workout_answers(thigh_symptoms=side)
-    if side != "both":
-        answers["thigh_below_knee"] = False
+    rejected(submit(patient_api, "post_workout", answers), *[(f"answers.{f}", "required") for f in LEG_ANSWERS])
+    answers.update(thigh_level=2, thigh_stretch_response="worse")
     rejected(
         submit(patient_api, "post_workout", answers),
-        ("answers.thigh_level", "required"),
-        ("answers.thigh_stretch_response", "required"),
+        ("answers.thigh_below_knee", "required"),
+        ("answers.thigh_nerve_qualities", "required"),
     )
-    rejected(
-        submit(patient_api, "post_workout", {**answers, "thigh_level": 2}),
-        ("answers.thigh_stretch_response", "required"),
-    )
-    stored = accepted(
-        submit(patient_api, "post_workout", {**answers, "thigh_level": 2, "thigh_stretch_response": "worse"})
-    )
-    assert (stored["thigh_level"], stored["thigh_stretch_response"]) == (2, "worse")
+    answers.update(thigh_below_knee=False)
+    rejected(submit(patient_api, "post_workout", answers), ("answers.thigh_nerve_qualities", "required"))
+    stored = accepted(submit(patient_api, "post_workout", {**answers, "thigh_nerve_qualities": ["numbness"]}))
+    assert {f: stored[f] for f in LEG_ANSWERS} == {
+        "thigh_level": 2,
+        "thigh_stretch_response": "worse",
+        "thigh_below_knee": False,
+        "thigh_nerve_qualities": ["numbness"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -382,47 +390,66 @@ def test_thigh_level_and_stretch_response_required_with_thigh_symptoms(patient_a
 )
 def test_thigh_fields_not_applicable_without_thigh_symptoms(patient_api: APIClient, extra: dict[str, Any]) -> None:
     (field,) = extra
-    rejected(submit(patient_api, "post_workout", post_workout_answers(**extra)), (f"answers.{field}", "not_applicable"))
+    response = submit(patient_api, "post_workout", post_workout_answers(**extra))
+    rejected(response, (f"answers.{field}", "not_applicable"))
+    assert "thigh_symptoms is not none" in response.json()["errors"][0]["message"]
 
 
 def test_thigh_fields_may_be_null_without_thigh_symptoms(patient_api: APIClient) -> None:
-    nulls = dict.fromkeys(("thigh_level", "thigh_stretch_response", "thigh_below_knee", "thigh_nerve_qualities"))
+    nulls = dict.fromkeys(LEG_ANSWERS)
     stored = accepted(submit(patient_api, "post_workout", post_workout_answers(**nulls)))
     assert {field: stored[field] for field in nulls} == nulls
 
 
-@pytest.mark.parametrize("side", ["left", "right"])
-def test_thigh_below_knee_required_for_one_side(patient_api: APIClient, side: str) -> None:
-    answers = post_workout_answers(thigh_symptoms=side, thigh_level=4, thigh_stretch_response="no_change")
-    rejected(submit(patient_api, "post_workout", answers), ("answers.thigh_below_knee", "required"))
+@pytest.mark.parametrize("side", ["both", "left", "right"])
+@pytest.mark.parametrize("below_knee", [True, False])
+def test_thigh_below_knee_required_for_either_side_and_both(
+    patient_api: APIClient, side: str, below_knee: bool
+) -> None:
+    answers = {**ONE_LEG, "thigh_symptoms": side}
+    del answers["thigh_below_knee"]
     rejected(
-        submit(patient_api, "post_workout", {**answers, "thigh_below_knee": None}),
+        submit(patient_api, "post_workout", post_workout_answers(**answers)), ("answers.thigh_below_knee", "required")
+    )
+    rejected(
+        submit(patient_api, "post_workout", post_workout_answers(**answers, thigh_below_knee=None)),
         ("answers.thigh_below_knee", "required"),
     )
-    assert accepted(submit(patient_api, "post_workout", {**answers, "thigh_below_knee": True}))["thigh_below_knee"]
+    stored = accepted(submit(patient_api, "post_workout", post_workout_answers(**answers, thigh_below_knee=below_knee)))
+    assert stored["thigh_below_knee"] is below_knee
 
 
-@pytest.mark.parametrize("extra", [{"thigh_below_knee": True}, {"thigh_nerve_qualities": ["burning"]}])
-def test_one_side_fields_not_applicable_for_both_sides(patient_api: APIClient, extra: dict[str, Any]) -> None:
-    answers = post_workout_answers(thigh_symptoms="both", thigh_level=3, thigh_stretch_response="eases", **extra)
-    (field,) = extra
-    rejected(submit(patient_api, "post_workout", answers), (f"answers.{field}", "not_applicable"))
-
-
-def test_both_sides_without_one_side_fields_is_accepted(patient_api: APIClient) -> None:
-    answers = post_workout_answers(thigh_symptoms="both", thigh_level=3, thigh_stretch_response="eases")
-    stored = accepted(submit(patient_api, "post_workout", answers))
-    assert (stored["thigh_below_knee"], stored["thigh_nerve_qualities"]) == (None, None)
-
-
-def test_nerve_qualities_for_one_side_default_to_none_reported(patient_api: APIClient) -> None:
-    answers = post_workout_answers(
-        thigh_symptoms="left", thigh_level=5, thigh_stretch_response="no_change", thigh_below_knee=True
+@pytest.mark.parametrize("side", ["both", "left", "right"])
+def test_nerve_qualities_required_with_leg_symptoms_and_empty_means_none(patient_api: APIClient, side: str) -> None:
+    answers = {**ONE_LEG, "thigh_symptoms": side}
+    del answers["thigh_nerve_qualities"]
+    rejected(
+        submit(patient_api, "post_workout", post_workout_answers(**answers)),
+        ("answers.thigh_nerve_qualities", "required"),
     )
-    assert accepted(submit(patient_api, "post_workout", answers))["thigh_nerve_qualities"] == []
+    assert (
+        accepted(submit(patient_api, "post_workout", post_workout_answers(**answers, thigh_nerve_qualities=[])))[
+            "thigh_nerve_qualities"
+        ]
+        == []
+    )
     qualities = ["pins_needles", "numbness", "burning", "shooting"]
-    stored = accepted(submit(patient_api, "post_workout", {**answers, "thigh_nerve_qualities": qualities}))
+    stored = accepted(
+        submit(patient_api, "post_workout", post_workout_answers(**answers, thigh_nerve_qualities=qualities))
+    )
     assert stored["thigh_nerve_qualities"] == qualities
+
+
+def test_both_sides_with_nerve_signs_is_accepted(patient_api: APIClient) -> None:
+    answers = post_workout_answers(
+        thigh_symptoms="both",
+        thigh_level=3,
+        thigh_stretch_response="eases",
+        thigh_below_knee=True,
+        thigh_nerve_qualities=["pins_needles"],
+    )
+    stored = accepted(submit(patient_api, "post_workout", answers))
+    assert (stored["thigh_below_knee"], stored["thigh_nerve_qualities"]) == (True, ["pins_needles"])
 
 
 @pytest.mark.parametrize("duration", ["30_60", "60_120", "gt120"])
@@ -464,14 +491,22 @@ def test_several_conditional_errors_are_reported_together(patient_api: APIClient
 # Lists -------------------------------------------------------------------------------------------------------
 
 
+def reports_red_flag(kind: str, field: str) -> bool:
+    """Whether answers_for(kind, field, ...) holds a recognised red-flag item besides ``field`` itself."""
+    return field in ("safety_screen", "systemic_flags") or bool(answers_for(kind, field).get("safety_screen"))
+
+
+def urgent_advice(response: Any) -> bool:
+    return "urgent" in [a["level"] for a in response.json().get("advice", [])]
+
+
 @pytest.mark.parametrize(("kind", "field"), sorted(LISTS))
 def test_list_with_duplicates_is_rejected(patient_api: APIClient, kind: str, field: str) -> None:
     first = LISTS[(kind, field)][0]
     response = submit(patient_api, kind, answers_for(kind, field, [first, first]))
     rejected(response, (f"answers.{field}", "duplicate"))
     # A refused red-flag report still tells the patient what to do.
-    red_flag = field in ("safety_screen", "systemic_flags")
-    assert [a["level"] for a in response.json().get("advice", [])] == (["urgent"] if red_flag else [])
+    assert urgent_advice(response) == reports_red_flag(kind, field)
 
 
 @pytest.mark.parametrize(("kind", "field"), sorted(LISTS))
@@ -479,8 +514,7 @@ def test_list_with_an_unknown_choice_names_the_item(patient_api: APIClient, kind
     first = LISTS[(kind, field)][0]
     response = submit(patient_api, kind, answers_for(kind, field, [first, "headache"]))
     rejected(response, (f"answers.{field}.1", "invalid_choice"))
-    red_flag = field in ("safety_screen", "systemic_flags")
-    assert [a["level"] for a in response.json().get("advice", [])] == (["urgent"] if red_flag else [])
+    assert urgent_advice(response) == reports_red_flag(kind, field)
 
 
 @pytest.mark.parametrize("value", ["numbness", 1, {"numbness": True}])
@@ -506,6 +540,49 @@ def test_red_flag_lists_may_not_be_null(patient_api: APIClient) -> None:
         submit(patient_api, "post_workout", post_workout_answers(safety_screen=None)), ("answers.safety_screen", "null")
     )
     rejected(submit(patient_api, "weekly", weekly_answers(systemic_flags=None)), ("answers.systemic_flags", "null"))
+    rejected(submit(patient_api, "weekly", weekly_answers(safety_screen=None)), ("answers.safety_screen", "null"))
+
+
+# Safety screen (v2) ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["post_workout", "weekly"])
+def test_sexual_dysfunction_is_a_safety_screen_item(patient_api: APIClient, kind: str) -> None:
+    response = submit(patient_api, kind, answers_for(kind, "safety_screen", ["sexual_dysfunction"]))
+    assert accepted(response)["safety_screen"] == ["sexual_dysfunction"]
+    assert urgent_advice(response)
+
+
+@pytest.mark.parametrize("kind", ["post_workout", "weekly"])
+def test_unchanged_items_must_also_be_reported(patient_api: APIClient, kind: str) -> None:
+    answers = answers_for(kind, "safety_screen", ["saddle_numbness"])
+    response = submit(patient_api, kind, {**answers, "safety_screen_unchanged": ["saddle_numbness", "bladder_change"]})
+    rejected(response, ("answers.safety_screen_unchanged", "not_subset"))
+    message = response.json()["errors"][0]["message"]
+    assert "safety_screen" in message
+    assert "bladder_change" in message
+    assert "saddle_numbness" not in message
+    stored = accepted(submit(patient_api, kind, {**answers, "safety_screen_unchanged": ["saddle_numbness"]}))
+    assert (stored["safety_screen"], stored["safety_screen_unchanged"]) == (["saddle_numbness"], ["saddle_numbness"])
+
+
+def test_unchanged_items_with_an_empty_safety_screen_are_not_a_subset(patient_api: APIClient) -> None:
+    response = submit(patient_api, "weekly", weekly_answers(safety_screen=[], safety_screen_unchanged=["bowel_change"]))
+    rejected(response, ("answers.safety_screen_unchanged", "not_subset"))
+
+
+def test_unchanged_items_are_not_judged_against_an_invalid_safety_screen(patient_api: APIClient) -> None:
+    answers = post_workout_answers(safety_screen=["headache"], safety_screen_unchanged=["bladder_change"])
+    rejected(submit(patient_api, "post_workout", answers), ("answers.safety_screen.0", "invalid_choice"))
+
+
+def test_a_subset_error_is_reported_with_the_other_errors(patient_api: APIClient) -> None:
+    answers = post_workout_answers(back_pain_now=11, safety_screen=[], safety_screen_unchanged=["bowel_change"])
+    rejected(
+        submit(patient_api, "post_workout", answers),
+        ("answers.back_pain_now", "max_value"),
+        ("answers.safety_screen_unchanged", "not_subset"),
+    )
 
 
 # Note --------------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from assessments.scanning import ScanReport, scan_patients
 from assessments.services import assessment_submit
 from patients.models import Patient, Therapist
 from programs.models import Phase
-from tests.factories import EnrollmentFactory, PatientFactory
+from tests.factories import EnrollmentFactory, PatientFactory, blank_answers
 
 # A Wednesday; 13:00 in London (BST), 08:00 in New York (EDT): every clinic is on 17 June.
 NOW = dt.datetime(2026, 6, 17, 12, 0, tzinfo=dt.UTC)
@@ -22,8 +22,9 @@ TODAY = dt.date(2026, 6, 17)
 
 
 def quiet_session(**overrides: Any) -> dict[str, Any]:
-    """A complete post-workout questionnaire with nothing of note (no neck or thigh symptoms, no red flag)."""
-    answers: dict[str, Any] = {
+    """A complete post-workout questionnaire with nothing of note (no neck or leg symptoms, no red flag)."""
+    return {
+        **blank_answers(q.POST_WORKOUT),
         "session_completed": "full",
         "back_pain_now": 2,
         "back_pain_during_max": 3,
@@ -31,22 +32,15 @@ def quiet_session(**overrides: Any) -> dict[str, Any]:
         "stiffness_change": "looser",
         "spine_check": "free",
         "neck_symptoms": "none",
-        "neck_level": None,
         "thigh_symptoms": "none",
-        "thigh_level": None,
-        "thigh_stretch_response": None,
-        "thigh_below_knee": None,
-        "thigh_nerve_qualities": None,
-        "safety_screen": [],
-        "note": "",
+        **overrides,
     }
-    answers.update(overrides)
-    return answers
 
 
 def quiet_weekly(**overrides: Any) -> dict[str, Any]:
-    """A complete weekly check-in with nothing of note: the demo's quiet weekly (low pain, short stiffness)."""
-    return {**QUIET_WEEKLY, **overrides}
+    """A complete weekly check-in with nothing of note: the demo's quiet weekly (low pain, short stiffness),
+    with every answer of the current questionnaire (an empty safety screen)."""
+    return {**blank_answers(q.WEEKLY), **QUIET_WEEKLY, **overrides}
 
 
 def enrolled_patient(

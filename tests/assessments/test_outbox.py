@@ -113,7 +113,7 @@ def test_a_routine_alert_escalated_to_high_is_emailed_once_escalated(world: Any,
 
     alert = Alert.objects.get(patient=patient)
     assert alert.severity == "high"
-    assert list(OutgoingEmail.objects.values_list("key", flat=True)) == [f"alert:{alert.pk}:immediate"]
+    assert list(OutgoingEmail.objects.values_list("key", flat=True)) == [f"alert:{alert.pk}:escalation:1"]
 
 
 def test_an_alert_is_emailed_once_however_often_it_is_scanned_or_updated(world: Any, clock: Any) -> None:
@@ -328,5 +328,5 @@ def test_the_alert_email_lists_the_values_judged_per_criterion(world: Any) -> No
 
     assert "Values judged:" in email.body_text
     assert "- A: series=" in email.body_text
-    assert "stiffer=2" in email.body_text
+    assert "count=2" in email.body_text
     assert "Values judged:" in email.body_html

@@ -61,10 +61,11 @@ def test_replay_reports_per_rule_and_per_patient_and_writes_nothing(demo: None) 
 
     output = replay("--since", TWO_WEEKS_AGO)
 
-    assert f"Replay since {TWO_WEEKS_AGO} over 7 patient(s) with the active ruleset v1; nothing was written." in output
+    assert f"Replay since {TWO_WEEKS_AGO} over 7 patient(s) with the active ruleset v2; nothing was written." in output
     assert "Alerts that would be raised: 5" in output
     assert per_rule(output) == {
         "R-01": 1, "R-02": 0, "R-03": 1, "R-04": 1, "R-05": 1, "R-06": 1, "R-07": 0, "R-08": 0, "R-10": 0, "R-11": 0,
+        "R-12": 0,
     }  # fmt: skip
     assert per_patient(output) == PATTERN_RULES  # the quiet patients (Peter, Grace) are not listed
     for patient in Patient.objects.all():
@@ -108,9 +109,9 @@ def test_the_clinic_option_restricts_the_replay_to_that_clinics_patients(demo: N
 
 
 def test_a_params_file_of_overrides_changes_the_counts(demo: None, tmp_path: Path) -> None:
-    # Neck strain only when it is in every one of the last 4 sessions, or at level 10.
-    overrides = tmp_path / "stricter-neck.json"
-    overrides.write_text(json.dumps({"r05_count": 4, "r05_of_last": 4, "r05_level_once": 10}))
+    # The clinic switches neck strain off.
+    overrides = tmp_path / "no-neck.json"
+    overrides.write_text(json.dumps({"r05_enabled": False}))
 
     output = replay("--since", TWO_WEEKS_AGO, "--params", str(overrides))
 
@@ -167,3 +168,56 @@ def test_bad_arguments_are_one_line_command_errors(db: None, tmp_path: Path, arg
 
     assert str(caught.value).startswith(message.format(**files))
     assert "\n" not in str(caught.value)
+
+
+def compare(*args: str) -> str:
+    return replay("--compare", "core:1", "core:2", *args)
+
+
+def test_compare_reports_per_clinic_and_rule_the_alerts_added_removed_and_the_same(
+    demo: None, hilltop: Patient
+) -> None:
+    output = compare("--since", TWO_WEEKS_AGO)
+
+    assert f"Replay since {TWO_WEEKS_AGO} over 8 patient(s): core:1 against core:2; nothing was written." in output
+    demo_section = output.split(f"Clinic {DEMO_CLINIC}:")[1].split("Clinic ")[0]
+    rows = {
+        m[1]: tuple(int(n) for n in m.groups()[2:])
+        for m in re.finditer(r"^\s+(R-\d\d) (\w+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$", demo_section, re.MULTILINE)
+    }
+    # (under v1, under v2, added, removed, the same)
+    assert rows["R-03"] == (1, 1, 0, 0, 1)
+    assert rows["R-04"] == (1, 1, 0, 0, 1)
+    assert rows["R-12"] == (0, 0, 0, 0, 0)
+    assert "Clinic Hilltop Physio:" in output
+    assert "Alerts: 6 under core:1, 6 under core:2" in output
+    for patient in Patient.objects.all():
+        assert patient.last_name not in output
+    assert not Alert.objects.exists()
+    assert Entry.objects.unscanned().count() == Entry.objects.count()
+
+
+def test_compare_finds_what_v2_adds_a_fall_alone_at_high_and_a_weekly_safety_screen(world: Any) -> None:
+    patient = enrolled_patient(world.therapist, days_in_phase=20)
+    submit_weekly(patient, 3, safety_screen=["bladder_change"])  # v1 never screened on the weekly
+
+    output = compare("--since", (TODAY - dt.timedelta(days=7)).isoformat(), "--clinic", world.clinic.name)
+
+    section = output.split(f"Clinic {world.clinic.name}:")[1]
+    r01 = re.search(r"^\s+R-01 red_flag_ces\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$", section, re.MULTILINE)
+    assert r01 is not None
+    assert tuple(int(n) for n in r01.groups()) == (0, 1, 1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("versions", "message"),
+    [
+        (["core:1", "core:9"], "--compare: no built-in ruleset core:9; known: core:1, core:2"),
+        (["core", "core:2"], "--compare: 'core' is not NAME:VERSION, e.g. core:2"),
+    ],
+)
+def test_compare_refuses_unknown_versions(db: None, versions: list[str], message: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        replay("--since", TWO_WEEKS_AGO, "--compare", *versions)
+
+    assert str(caught.value) == message

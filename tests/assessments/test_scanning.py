@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 from assessments import rules, scanning
 from assessments.alerts import alert_resolve
 from assessments.models import Alert, Entry, OutgoingEmail, RuleSet
+from assessments.rules import engine
 from assessments.scanning import MAX_SCAN_FAILURES, scan_patients, unscanned_patient_ids
 from assessments.tasks import evaluate_enrolled, sweep_unscanned
 from programs.models import Phase
@@ -98,7 +99,7 @@ PATTERNS = [
         id="R-03-clearly-restricted-twice-in-7-days",
     ),
     pytest.param(
-        Pattern("R-04", "high", ["A"], [(SESSION, 1, RIGHT_THIGH_NEURAL)], [0], "right"),
+        Pattern("R-04", "high", ["A", "D"], [(SESSION, 1, RIGHT_THIGH_NEURAL)], [0], "right"),
         id="R-04-one-sided-thigh-with-neural-features",
     ),
     pytest.param(
@@ -115,7 +116,7 @@ PATTERNS = [
         id="R-05-neck-tension-in-2-of-the-last-4-sessions",
     ),
     pytest.param(
-        Pattern("R-05", "high", ["B"], [(SESSION, 1, {"neck_symptoms": "pain_into_arm", "neck_level": 6})], [0]),
+        Pattern("R-05", "high", ["B", "C"], [(SESSION, 1, {"neck_symptoms": "pain_into_arm", "neck_level": 6})], [0]),
         id="R-05-pain-into-the-arm-is-high",
     ),
     pytest.param(
@@ -139,12 +140,15 @@ PATTERNS = [
             ["A"],
             [
                 (SESSION, 1, {}),
-                (WEEKLY, 8, {"psfs_1": 8, "psfs_2": 8, "psfs_3": 8}),
+                (WEEKLY, 22, {"psfs_1": 8, "psfs_2": 8, "psfs_3": 8}),
+                (WEEKLY, 15, {"psfs_1": 8, "psfs_2": 8, "psfs_3": 8}),
+                (WEEKLY, 8, {"psfs_1": 6, "psfs_2": 6, "psfs_3": 6}),
                 (WEEKLY, 1, {"psfs_1": 6, "psfs_2": 6, "psfs_3": 6}),
             ],
-            [2],
+            [3, 4],
+            days_in_phase=30,
         ),
-        id="R-08-psfs-2-below-the-phase-best",
+        id="R-08-psfs-2-below-the-phase-best-on-2-weeklies",
     ),
     pytest.param(
         Pattern(
@@ -171,9 +175,12 @@ def submit(patient: Any, steps: list[tuple[str, float, dict[str, Any]]]) -> list
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
-def test_each_pattern_raises_its_alert_with_evidence_version_and_thresholds(world: Any, pattern: Pattern) -> None:
+def test_each_pattern_raises_its_alert_with_evidence_version_and_thresholds(
+    world: Any, clock: Any, pattern: Pattern
+) -> None:
     patient = enrolled_patient(world.therapist, phase=pattern.phase, days_in_phase=pattern.days_in_phase)
     entries = submit(patient, pattern.steps)
+    clock.shift(dt.timedelta(minutes=11))  # R-11 is judged once the burst of submissions is over
 
     report = scan(patient)
 
@@ -184,7 +191,7 @@ def test_each_pattern_raises_its_alert_with_evidence_version_and_thresholds(worl
     assert alert.severity == pattern.severity
     assert alert.criteria == pattern.criteria
     assert evidence_ids(alert) == [entries[i].pk for i in pattern.evidence]
-    assert alert.ruleset_version == rules.RULESET_VERSION == 1
+    assert alert.ruleset_version == rules.RULESET_VERSION == 2
     assert alert.thresholds == rules.DEFAULT_PARAMS.to_dict()
     assert (alert.rule_slug, alert.title) == (rules.RULES[pattern.rule_id].slug, rules.RULES[pattern.rule_id].title)
     assert alert.therapist == patient.therapist
@@ -221,7 +228,8 @@ def test_scanning_twice_creates_no_duplicate_and_changes_nothing(world: Any, clo
     clock.shift(dt.timedelta(hours=1))
     second = scan(patient)
 
-    assert (second.findings, second.created, second.updated, second.emails) == (4, 0, 0, [])
+    # Nothing new to judge as of an entry; R-11 (as of now) finds nothing either.
+    assert (second.findings, second.created, second.updated, second.emails) == (0, 0, 0, [])
     assert list(Alert.objects.order_by("pk").values()) == alerts
     assert list(OutgoingEmail.objects.order_by("pk").values_list("key", flat=True)) == emails
     assert list(Entry.objects.order_by("pk").values_list("scanned_at", flat=True)) == scanned
@@ -379,8 +387,9 @@ def test_a_batch_scan_reads_in_the_same_number_of_queries_for_2_and_20_patients(
     with CaptureQueriesContext(connection) as twenty:
         scan_patients(ids)
 
-    # The ruleset, then patients, enrollments, progressions, entries, outcome scores, alerts: one query each.
-    assert len(reads(two)) == len(reads(twenty)) == 7
+    # The ruleset, then patients, enrollments, progressions, entries, red-flag reports, outcome scores, alerts
+    # and safety-screen reviews: one query each.
+    assert len(reads(two)) == len(reads(twenty)) == 9
 
 
 def test_a_batch_scan_marks_new_entries_in_the_same_number_of_queries_for_2_and_20_patients(world: Any) -> None:
@@ -396,8 +405,8 @@ def test_a_batch_scan_marks_new_entries_in_the_same_number_of_queries_for_2_and_
     with CaptureQueriesContext(connection) as twenty:
         scan_patients(ids)
 
-    # The seven reads and one UPDATE marking every entry read as scanned.
-    assert len(reads(two)) == len(reads(twenty)) == 8
+    # The nine reads and one UPDATE marking every entry read as scanned.
+    assert len(reads(two)) == len(reads(twenty)) == 10
     assert not Entry.objects.unscanned().exists()
 
 
@@ -405,14 +414,18 @@ def test_a_batch_scan_marks_new_entries_in_the_same_number_of_queries_for_2_and_
 def failing_for(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Make the rules engine raise for the given patients' entries (a bug in a rule, bad data)."""
     failing: set[int] = set()
-    evaluate = rules.evaluate
 
-    def flaky(context: rules.PatientContext, params: rules.Params) -> list[rules.Finding]:
-        if any(e.id in failing for e in [*context.post_workouts, *context.weeklies]):
-            raise RuntimeError("rule crashed")
-        return evaluate(context, params)
+    def crashing(judge: Any) -> Any:
+        def flaky(p: Any, found: Any) -> Any:
+            if any(e.id in failing for e in [*p.ctx.post_workouts, *p.ctx.weeklies]):
+                raise RuntimeError("rule crashed")
+            return judge(p, found)
 
-    monkeypatch.setattr(rules, "evaluate", flaky)
+        return flaky
+
+    # R-03's judge crashes for these patients; the red flags (R-01, R-02) keep their own judges.
+    judges = tuple((rule_id, crashing(judge) if rule_id == "R-03" else judge) for rule_id, judge in engine._JUDGES)
+    monkeypatch.setattr(engine, "_JUDGES", judges)
 
     def fail(patient: Any) -> None:
         failing.update(Entry.objects.filter(patient=patient).values_list("pk", flat=True))
@@ -477,7 +490,7 @@ def test_an_active_ruleset_changes_the_outcome_and_is_stored_on_the_alert(world:
     scan(default_patient)
     assert rules_raised(default_patient) == []  # one stiffer session of three is not a pattern by default
 
-    RuleSet.objects.create(version=2, params={"r03_stiffer_count": 1}, is_active=True)
+    RuleSet.objects.filter(is_active=True).update(params={"r03_stiffer_count": 1})
     scan(tuned_patient)
 
     alert = Alert.objects.get(patient=tuned_patient)
@@ -499,7 +512,7 @@ def test_an_active_ruleset_changes_the_outcome_and_is_stored_on_the_alert(world:
     ],
 )
 def test_ruleset_clean_rejects_invalid_params(db: None, params: Any, message: str) -> None:
-    ruleset = RuleSet(version=3, params=params)
+    ruleset = RuleSet(name="core-trial", version=2, params=params)
 
     with pytest.raises(ValidationError) as caught:
         ruleset.full_clean()
@@ -508,9 +521,19 @@ def test_ruleset_clean_rejects_invalid_params(db: None, params: Any, message: st
     assert message in caught.value.message_dict["params"][0]
 
 
-def test_ruleset_clean_accepts_valid_overrides(db: None) -> None:
-    RuleSet(version=3, params={"r03_stiffer_count": 3, "r06_relative_fraction": 0.25}).full_clean()
-    RuleSet(version=4, params={}).full_clean()
+def test_ruleset_clean_accepts_valid_overrides_for_the_version_they_belong_to(db: None) -> None:
+    RuleSet(name="core-trial", version=2, params={"r03_stiffer_count": 3, "r05_tension_level_once": 8}).full_clean()
+    RuleSet(name="core-trial", version=1, params={"r06_relative_fraction": 0.25}).full_clean()
+    with pytest.raises(ValidationError) as caught:
+        RuleSet(name="core-trial", version=2, params={"r06_relative_fraction": 0.25}).full_clean()
+    assert "r06_relative_fraction: unknown parameter" in caught.value.message_dict["params"][0]
+
+
+def test_ruleset_versions_are_built_in(db: None) -> None:
+    with pytest.raises(ValidationError) as caught:
+        RuleSet(name="core-trial", version=3, params={}).full_clean()
+
+    assert caught.value.message_dict["version"] == ["Ruleset versions are built in: v1, v2."]
 
 
 # --- the broker is down at submit --------------------------------------------------------------------

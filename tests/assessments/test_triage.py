@@ -109,7 +109,7 @@ def test_the_alert_list_shows_the_clinics_alerts_most_severe_first(world: Any, c
     assert listed_ids(response) == [clinic_alerts[n].pk for n in ("urgent", "high", "colleague")]
     row = response.json()["results"][0]
     assert row["caseload_ref"] == world.patient.caseload_ref
-    assert (row["rule_id"], row["severity"], row["status"], row["ruleset_version"]) == ("R-01", "urgent", "open", 1)
+    assert (row["rule_id"], row["severity"], row["status"], row["ruleset_version"]) == ("R-01", "urgent", "open", 2)
     assert "first_name" not in row
     assert "Maria" not in str(row)
 

@@ -12,15 +12,20 @@ from assessments.demo import QUIET_SESSION
 from assessments.models import Entry
 from patients.models import Clinic, Patient
 from programs.models import Enrollment
-from tests.factories import ClinicFactory, EnrollmentFactory, PortalPatientFactory, TherapistFactory
+from tests.factories import ClinicFactory, EnrollmentFactory, PortalPatientFactory, TherapistFactory, blank_answers
 
 # Names that no email template could contain by chance: the tests look for them in every email.
 FIRST_NAME = "Zebedee"
 LAST_NAME = "Quarrington"
 
 # R-01: new safety-screen symptoms, an urgent alert emailed at once.
-RED_FLAG_SESSION: dict[str, Any] = {**QUIET_SESSION, "back_pain_now": 4, "safety_screen": ["saddle_numbness"]}
-RED_FLAG_SUBJECT = "URGENT: Red flag: new safety-screen symptoms"
+RED_FLAG_SESSION: dict[str, Any] = {
+    **blank_answers(q.POST_WORKOUT),
+    **QUIET_SESSION,
+    "back_pain_now": 4,
+    "safety_screen": ["saddle_numbness"],
+}
+RED_FLAG_SUBJECT = "URGENT: Red flag: safety-screen symptoms"
 
 
 def enrolled_patient(*, clinic: Clinic | None = None, number: int = 0) -> tuple[Patient, Enrollment]:
@@ -45,7 +50,7 @@ def write_entry(
     patient: Patient, enrollment: Enrollment, answers: dict[str, Any], *, at: datetime | None = None
 ) -> Entry:
     """Store an entry as the submit service would, but without enqueueing its scan: the test decides that."""
-    values = {name: answers.get(name) for name in q.POST_WORKOUT_FIELDS if name != "note"}
+    values = q.column_values(q.POST_WORKOUT, answers)
     return Entry.objects.create(
         patient=patient,
         enrollment=enrollment,

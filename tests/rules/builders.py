@@ -1,4 +1,4 @@
-"""Concise builders for rules-engine inputs: entries are placed by how many days before TODAY they occurred."""
+"""Concise builders for v2 rules-engine inputs: entries are placed by how many days before TODAY they occurred."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from typing import Any
 from assessments.rules import (
     DEFAULT_PARAMS,
     Finding,
+    Firing,
     OutcomeScore,
     Params,
     PatientContext,
     PostWorkout,
+    RedFlagReport,
+    Resolution,
     Weekly,
     evaluate,
 )
@@ -102,7 +105,39 @@ def odi(days_ago: int, score: float, instrument: str = "ODI") -> OutcomeScore:
     return OutcomeScore(instrument=instrument, score=score, local_date=day(days_ago), id=next(_ids))
 
 
-def ctx(*entries: PostWorkout | Weekly, **kwargs: Any) -> PatientContext:
+def report(
+    days_ago: int = 0,
+    *,
+    kind: str = "post_workout",
+    safety_screen: Iterable[str] = (),
+    unchanged: Iterable[str] = (),
+    systemic_flags: Iterable[str] = (),
+    hour: int = 18,
+    submitted_at: datetime | None = None,
+) -> RedFlagReport:
+    """A refused submission's red-flag items."""
+    return RedFlagReport(
+        id=next(_ids),
+        kind=kind,
+        occurred_at=at(days_ago, hour),
+        local_date=day(days_ago),
+        submitted_at=submitted_at,
+        safety_screen=tuple(safety_screen),
+        safety_screen_unchanged=tuple(unchanged),
+        systemic_flags=tuple(systemic_flags),
+    )
+
+
+def resolved(days_ago: int, *criteria: str, hour: int = 20, severity: str = "high", **peaks: float) -> Resolution:
+    """A resolution on the given day (20:00 by default, after the builders' 18:00 sessions)."""
+    return Resolution(at=at(days_ago, hour), criteria=criteria, severity=severity, peaks=peaks)
+
+
+def firing(rule_id: str, days_ago: int) -> Firing:
+    return Firing(rule_id, day(days_ago), at(days_ago))
+
+
+def ctx(*entries: PostWorkout | Weekly | RedFlagReport, **kwargs: Any) -> PatientContext:
     """A context as of TODAY; by default in treatment since 60 days ago, enrolled."""
     kwargs.setdefault("phase", "treatment")
     kwargs.setdefault("phase_since", day(60))
@@ -111,8 +146,14 @@ def ctx(*entries: PostWorkout | Weekly, **kwargs: Any) -> PatientContext:
     return PatientContext(
         post_workouts=[e for e in entries if isinstance(e, PostWorkout)],
         weeklies=[e for e in entries if isinstance(e, Weekly)],
+        red_flag_reports=[e for e in entries if isinstance(e, RedFlagReport)],
         **kwargs,
     )
+
+
+def stabilizing(days: int = 30) -> dict[str, Any]:
+    """Context kwargs: in stabilization since ``days`` days ago."""
+    return {"phase": "stabilization", "phase_since": day(days)}
 
 
 def findings(context: PatientContext, rule_id: str, params: Params = DEFAULT_PARAMS) -> list[Finding]:
@@ -135,3 +176,9 @@ def criteria(context: PatientContext, rule_id: str, params: Params = DEFAULT_PAR
 def recent_weeklies(n: int, **answers: Any) -> list[Weekly]:
     """``n`` weeklies 7 days apart ending today, oldest first."""
     return [wk(7 * (n - 1 - i), **answers) for i in range(n)]
+
+
+def weekly_series(name: str, *levels: int, end: int = 0, **answers: Any) -> list[Weekly]:
+    """Weeklies 7 days apart ending ``end`` days ago with ``name`` taking ``levels`` in turn."""
+    n = len(levels)
+    return [wk(end + 7 * (n - 1 - i), **{name: v}, **answers) for i, v in enumerate(levels)]

@@ -1,8 +1,8 @@
-"""R-03 stiffening_back: criteria A-D, the phase baseline and its fallback."""
+"""R-03 stiffening_back (v2): criteria A-E, baselines, the pre-transition baseline, the slow creep."""
 
 import pytest
 
-from .builders import criteria, ctx, day, finding, pw, wk
+from .builders import criteria, ctx, day, finding, pw, stabilizing, wk
 
 
 def stiffer(days_ago: int, **answers):
@@ -16,107 +16,58 @@ def test_stiffer_in_two_of_last_three_sessions_alerts():
     f = finding(ctx(stiffer(4), pw(2), stiffer(0)), "R-03")
 
     assert f is not None
-    assert f.criteria == ("A",)
-    assert f.severity == "high"
-    assert f.title == "Back stiffening after workouts"
+    assert (f.criteria, f.severity, f.title) == (("A",), "high", "Back stiffening after workouts")
+    assert f.values["A"]["count"] == 2
     assert "consider" in f.rationale.lower()
-    assert f.values["A"]["stiffer"] == 2
     assert [e.values for e in f.evidence] == [{"stiffness_change": "stiffer"}] * 2
 
 
-def test_stiffer_in_one_of_last_three_sessions_does_not_alert():
-    assert criteria(ctx(pw(4), pw(2), stiffer(0)), "R-03") == ()
+@pytest.mark.parametrize(("days_ago", "fires"), [(13, True), (14, False)])
+def test_stiffer_session_counts_only_within_fourteen_days(days_ago, fires):
+    assert ("A" in criteria(ctx(stiffer(days_ago), pw(3), stiffer(0)), "R-03")) is fires
 
 
 def test_stiffer_sessions_older_than_the_last_three_do_not_count():
     assert criteria(ctx(stiffer(8), stiffer(6), pw(4), pw(2), stiffer(0)), "R-03") == ()
 
 
-@pytest.mark.parametrize(("days_ago", "fires"), [(13, True), (14, False), (15, False)])
-def test_stiffer_session_counts_only_within_fourteen_days(days_ago, fires):
-    context = ctx(stiffer(days_ago), pw(3), stiffer(0))
-
-    assert ("A" in criteria(context, "R-03")) is fires
+# (B) mean back_stiffness_now of the last 3 sessions >= min(baseline + 2, 10) and above it.
 
 
-# (B) mean back_stiffness_now of the last 3 sessions >= phase baseline + 2.
+def phase_start(*stiffness: int, first: int = 30):
+    return [pw(first - i, back_stiffness_now=s) for i, s in enumerate(stiffness)]
 
 
-def phase_start(*stiffness: int):
-    """The first sessions of the phase (which began 30 days ago) with the given stiffness."""
-    return [pw(30 - i, back_stiffness_now=s) for i, s in enumerate(stiffness)]
-
-
-def test_mean_stiffness_two_above_phase_baseline_alerts():
-    context = ctx(
-        *phase_start(2, 3, 2),
-        pw(4, back_stiffness_now=4),
-        pw(2, back_stiffness_now=4),
-        pw(0, back_stiffness_now=4),
-        phase_since=day(30),
-    )
+@pytest.mark.parametrize(("last", "fires"), [((4, 4, 4), True), ((4, 3, 4), False)])
+def test_mean_stiffness_two_above_phase_baseline_alerts(last, fires):
+    sessions = [pw(4 - 2 * i, back_stiffness_now=s) for i, s in enumerate(last)]
+    context = ctx(*phase_start(2, 3, 2), *sessions, phase_since=day(30))
 
     f = finding(context, "R-03")
 
-    assert f is not None
-    assert f.criteria == ("B",)
-    assert f.values["B"]["mean"] == 4
-    assert f.values["B"]["baseline"]["value"] == 2
-    assert f.values["B"]["baseline"]["source"] == "phase"
-    assert f.values["B"]["threshold"] == 4
+    assert (f is not None and f.criteria == ("B",)) is fires
+    if f is not None:
+        assert (f.values["B"]["mean"], f.values["B"]["threshold"]) == (4, 4)
+        assert f.values["B"]["baseline"]["source"] == "phase"
 
 
-def test_mean_stiffness_just_under_baseline_plus_two_does_not_alert():
+@pytest.mark.parametrize(("base", "last", "fires"), [(9, 10, True), (10, 10, False), (8, 9, False)])
+def test_the_baseline_bar_is_capped_at_ten_and_a_flat_ten_never_fires(base, last, fires):
     context = ctx(
-        *phase_start(2, 3, 2),
-        pw(4, back_stiffness_now=4),
-        pw(2, back_stiffness_now=3),
-        pw(0, back_stiffness_now=4),
-        phase_since=day(30),
+        *phase_start(base, base, base), *[pw(d, back_stiffness_now=last) for d in (4, 2, 0)], phase_since=day(30)
     )
 
-    assert criteria(context, "R-03") == ()
+    assert ("B" in criteria(context, "R-03")) is fires
 
 
-def test_baseline_is_the_median_of_the_first_three_sessions_of_the_phase():
-    # Median of 1, 9, 1 is 1 (a mean would be 3.67 and hide the rise).
-    context = ctx(
-        pw(40, back_stiffness_now=8),
-        *phase_start(1, 9, 1),
-        pw(2, back_stiffness_now=3),
-        pw(1, back_stiffness_now=3),
-        pw(0, back_stiffness_now=3),
-        phase_since=day(30),
-    )
+def test_a_flat_ten_never_fires_any_baseline_criterion():
+    sessions = [pw(40 - 2 * i, back_stiffness_now=10) for i in range(21)]
+    weeklies = [wk(42 - 7 * i, morning_stiffness_level=10, morning_stiffness_duration="gt120") for i in range(7)]
 
-    f = finding(context, "R-03")
-
-    assert f is not None
-    assert f.values["B"]["baseline"]["value"] == 1
+    assert criteria(ctx(*sessions, *weeklies, **stabilizing(20)), "R-03") == ()
 
 
-def test_until_the_phase_has_three_sessions_the_last_three_before_the_transition_are_the_baseline():
-    before = [
-        pw(20, back_stiffness_now=5),
-        pw(12, back_stiffness_now=1),
-        pw(11, back_stiffness_now=1),
-        pw(10, back_stiffness_now=1),
-    ]
-    context = ctx(*before, pw(1, back_stiffness_now=4), pw(0, back_stiffness_now=4), phase_since=day(5))
-
-    f = finding(context, "R-03")
-
-    assert f is not None
-    assert f.criteria == ("B",)
-    baseline = f.values["B"]["baseline"]
-    assert baseline["source"] == "before_transition"
-    assert baseline["value"] == 1
-    assert baseline["entry_ids"] == [e.id for e in before[1:]]
-
-
-def test_too_few_sessions_for_a_baseline_only_absolute_criteria_apply():
-    # One session before the transition and two after: no complete baseline (sources are not mixed), so the
-    # large stiffness rise is not judged relatively, while the absolute criterion C still fires.
+def test_without_a_baseline_only_absolute_criteria_apply():
     context = ctx(
         pw(10, back_stiffness_now=0),
         pw(1, back_stiffness_now=9, spine_check="clearly_restricted"),
@@ -125,6 +76,41 @@ def test_too_few_sessions_for_a_baseline_only_absolute_criteria_apply():
     )
 
     assert criteria(context, "R-03") == ("C",)
+
+
+def test_the_last_sessions_are_never_judged_against_a_baseline_made_of_themselves():
+    context = ctx(
+        pw(3, back_stiffness_now=2), pw(2, back_stiffness_now=2), pw(1, back_stiffness_now=8), phase_since=day(5)
+    )
+
+    assert finding(context, "R-03") is None
+
+
+# Pre-transition baseline (v2): the first 6 weeks of stabilization judge against it as well.
+
+
+def creeping_phase(phase_days: int):
+    """Low stiffness before the transition (median 1), then a phase that starts at 3 and stays there."""
+    before = [pw(phase_days + 3 - i, back_stiffness_now=1) for i in range(3)]
+    after = [pw(phase_days - 1 - 2 * i, back_stiffness_now=3) for i in range(phase_days // 2)]
+    return [*before, *after]
+
+
+@pytest.mark.parametrize(("phase_days", "fires"), [(41, True), (42, False)])
+def test_early_worsening_is_judged_against_the_pre_transition_baseline_for_six_weeks(phase_days, fires):
+    context = ctx(*creeping_phase(phase_days), **stabilizing(phase_days))
+
+    f = finding(context, "R-03")
+
+    assert (f is not None and "B" in f.criteria) is fires
+    if f is not None:
+        assert f.values["B"]["baseline"]["source"] == "pre_transition"
+        assert [b["source"] for b in f.values["B"]["baselines"]] == ["phase", "pre_transition"]
+        assert [b["met"] for b in f.values["B"]["baselines"]] == [False, True]
+
+
+def test_the_pre_transition_baseline_is_not_used_in_the_treatment_phase():
+    assert "B" not in criteria(ctx(*creeping_phase(30), phase="treatment", phase_since=day(30)), "R-03")
 
 
 # (C) `clearly_restricted` >= 2 times in 7 d.
@@ -137,56 +123,47 @@ def test_clearly_restricted_twice_within_seven_days_alerts(days_ago, fires):
     assert (criteria(context, "R-03") == ("C",)) is fires
 
 
-def test_clearly_restricted_once_and_slightly_restricted_once_does_not_alert():
-    context = ctx(pw(2, spine_check="slightly_restricted"), pw(0, spine_check="clearly_restricted"))
-
-    assert criteria(context, "R-03") == ()
+# (D, v2 wording) each of the last 2 weeklies >= 1 category above the baseline category, latest >= 15_30.
 
 
-# (D) morning stiffness duration up on 2 consecutive weeklies, or level >= weekly baseline + 2.
-
-
-def test_morning_stiffness_duration_rising_on_two_consecutive_weeklies_alerts():
-    context = ctx(
-        wk(14, morning_stiffness_duration="lt15"),
-        wk(7, morning_stiffness_duration="15_30"),
-        wk(0, morning_stiffness_duration="30_60"),
-    )
-
-    f = finding(context, "R-03")
-
-    assert f is not None
-    assert f.criteria == ("D",)
-    assert [p["morning_stiffness_duration"] for p in f.values["D"]["duration_rising"]["series"]] == [
-        "lt15",
-        "15_30",
-        "30_60",
-    ]
+def durations(*codes: str, phase_days: int = 30):
+    n = len(codes)
+    return [wk(7 * (n - 1 - i), morning_stiffness_duration=c) for i, c in enumerate(codes)]
 
 
 @pytest.mark.parametrize(
-    "durations",
-    [("lt15", "15_30", "15_30"), ("15_30", "15_30", "30_60"), ("30_60", "15_30", "30_60")],
+    ("codes", "fires"),
+    [
+        (("lt15", "none", "15_30", "15_30"), True),  # baseline category lt15 (the higher of the two)
+        (("lt15", "none", "lt15", "15_30"), False),  # the first of the last 2 is not above
+        (("none", "none", "lt15", "lt15"), False),  # above, but the latest is shorter than 15_30
+        (("none", "none", "lt15", "15_30"), True),
+        (("15_30", "lt15", "30_60", "60_120"), True),
+        (("gt120", "gt120", "gt120", "gt120"), False),  # the longest category never fires
+    ],
 )
-def test_morning_stiffness_duration_not_rising_twice_in_a_row_does_not_alert(durations):
-    context = ctx(*(wk(7 * (2 - i), morning_stiffness_duration=d) for i, d in enumerate(durations)))
+def test_morning_stiffness_duration_above_the_baseline_category_on_the_last_two_weeklies(codes, fires):
+    context = ctx(*durations(*codes), phase_since=day(25))
 
-    assert criteria(context, "R-03") == ()
+    f = finding(context, "R-03")
+
+    assert (f is not None and f.criteria == ("D",)) is fires
+    if f is not None:
+        duration = f.values["D"]["duration_above_baseline"]
+        assert duration["baseline"]["category"] == max(codes[:2], key=["none", "lt15", "15_30"].index)
 
 
-def test_a_single_duration_rise_does_not_alert():
-    context = ctx(wk(7, morning_stiffness_duration="none"), wk(0, morning_stiffness_duration="gt120"))
+def test_duration_is_not_judged_on_the_baseline_weeklies_themselves():
+    context = ctx(*durations("none", "30_60", "30_60"), phase_since=day(20))
 
     assert criteria(context, "R-03") == ()
 
 
 @pytest.mark.parametrize(("level", "fires"), [(5, True), (4, False)])
 def test_morning_stiffness_level_two_above_weekly_baseline_alerts(level, fires):
-    # Weekly baseline: mean of the first 2 weeklies of the phase = 2.5; threshold 4.5.
     context = ctx(
         wk(20, morning_stiffness_level=2),
         wk(13, morning_stiffness_level=3),
-        wk(6, morning_stiffness_level=2),
         wk(0, morning_stiffness_level=level),
         phase_since=day(21),
     )
@@ -198,31 +175,82 @@ def test_morning_stiffness_level_two_above_weekly_baseline_alerts(level, fires):
         assert f.values["D"]["level_above_baseline"]["threshold"] == 4.5
 
 
-def test_morning_stiffness_level_is_not_compared_with_a_baseline_made_of_itself():
-    # Only the 2 baseline weeklies exist: fewer than 3 entries, so the relative criterion does not apply.
-    context = ctx(wk(7, morning_stiffness_level=1), wk(0, morning_stiffness_level=8), phase_since=day(10))
+def test_morning_stiffness_level_of_a_baseline_weekly_is_not_judged():
+    assert (
+        criteria(ctx(wk(7, morning_stiffness_level=1), wk(0, morning_stiffness_level=8), phase_since=day(10)), "R-03")
+        == ()
+    )
 
-    assert criteria(context, "R-03") == ()
+
+# (E, v2) slow creep: 7-day blocks, the last 3 non-empty rising strictly, the last >= baseline + 1.5.
 
 
-def test_several_criteria_are_reported_together_with_merged_evidence():
-    context = ctx(stiffer(2, spine_check="clearly_restricted"), pw(1), stiffer(0, spine_check="clearly_restricted"))
+def creep(*block_values: tuple[int, ...], phase_days: int = 60, base=(1, 1, 1)):
+    """A phase baseline, then blocks of sessions (oldest block first) ending today."""
+    sessions = phase_start(*base, first=phase_days)
+    n = len(block_values)
+    for i, values in enumerate(block_values):
+        end = 7 * (n - 1 - i)
+        sessions += [pw(end + 2 * j, back_stiffness_now=v) for j, v in enumerate(reversed(values))]
+    return ctx(*sessions, phase_since=day(phase_days))
 
-    f = finding(context, "R-03")
+
+def test_stiffness_creeping_up_block_on_block_alerts():
+    f = finding(creep((1, 2), (2, 2), (3, 2)), "R-03")
 
     assert f is not None
-    assert f.criteria == ("A", "C")
-    assert [e.values for e in f.evidence] == [{"stiffness_change": "stiffer", "spine_check": "clearly_restricted"}] * 2
+    assert f.criteria == ("E",)
+    assert [b["mean"] for b in f.values["E"]["blocks"]] == [1.5, 2, 2.5]
+    assert f.values["E"]["baseline"]["value"] == 1
+    assert f.values["E"]["threshold"] == 2.5
 
 
-def test_the_last_sessions_are_never_compared_with_a_baseline_made_of_themselves():
-    # Exactly three sessions in the phase: they are the baseline, so there is nothing after it to compare.
-    context = ctx(
-        pw(3, back_stiffness_now=2), pw(2, back_stiffness_now=2), pw(1, back_stiffness_now=8), phase_since=day(5)
-    )
-    assert finding(context, "R-03") is None
+@pytest.mark.parametrize(
+    ("blocks", "fires"),
+    [
+        (((1, 2), (2, 2), (2, 2)), False),  # not strictly rising
+        (((1, 2), (2, 2), (2, 3)), True),
+        (((1, 1), (1, 2), (2, 2)), False),  # rising, but the last block's mean 2 < baseline 1 + 1.5
+        (((3, 3), (1, 2), (2, 2), (3, 2)), True),  # only the last 3 blocks are compared
+    ],
+)
+def test_slow_creep_boundaries(blocks, fires):
+    assert ("E" in criteria(creep(*blocks), "R-03")) is fires
 
 
-def test_right_after_the_transition_sessions_before_it_are_not_compared_with_themselves():
-    before = [pw(12, back_stiffness_now=1), pw(11, back_stiffness_now=1), pw(10, back_stiffness_now=9)]
-    assert finding(ctx(*before, phase_since=day(5)), "R-03") is None
+def test_slow_creep_skips_empty_blocks():
+    # Blocks 0, 2 and 4 hold a session each; blocks 1 and 3 are empty and skipped.
+    sessions = [*phase_start(1, 1, 1, first=60), *(pw(d, back_stiffness_now=v) for d, v in ((30, 1), (15, 2), (0, 3)))]
+
+    f = finding(ctx(*sessions, phase_since=day(60)), "R-03")
+
+    assert f is not None
+    assert f.criteria == ("E",)
+    assert [(b["from"], b["to"], b["mean"]) for b in f.values["E"]["blocks"]] == [
+        (day(34).isoformat(), day(28).isoformat(), 1),
+        (day(20).isoformat(), day(14).isoformat(), 2),
+        (day(6).isoformat(), day(0).isoformat(), 3),
+    ]
+
+
+@pytest.mark.parametrize(("oldest", "fires"), [(41, True), (42, False)])
+def test_slow_creep_looks_back_at_most_six_blocks(oldest, fires):
+    sessions = [
+        *phase_start(1, 1, 1, first=70),
+        *(pw(d, back_stiffness_now=v) for d, v in ((oldest, 1), (10, 2), (0, 3))),
+    ]
+
+    assert (criteria(ctx(*sessions, phase_since=day(70)), "R-03") == ("E",)) is fires
+
+
+def test_slow_creep_needs_a_baseline():
+    # One session before the transition, two after: no baseline from either source.
+    sessions = [pw(d, back_stiffness_now=v) for d, v in ((14, 1), (7, 3), (0, 5))]
+
+    assert criteria(ctx(*sessions, phase_since=day(10)), "R-03") == ()
+
+
+def test_slow_creep_never_judges_the_baseline_sessions_themselves():
+    sessions = [pw(d, back_stiffness_now=v) for d, v in ((14, 1), (7, 3), (0, 5))]
+
+    assert criteria(ctx(*sessions, phase_since=day(20)), "R-03") == ()

@@ -1,4 +1,4 @@
-"""The readiness check treatment -> stabilization: criteria 1-7, each pass / fail / unknown."""
+"""The v2 readiness check treatment -> stabilization: criteria 1-7, each pass / fail / unknown."""
 
 import json
 
@@ -6,7 +6,7 @@ import pytest
 
 from assessments.rules import AlertSummary, PatientContext, TherapistRatings, check_readiness
 
-from .builders import ctx, odi, pw, thigh, wk
+from .builders import at, ctx, odi, pw, report, thigh, wk
 
 ALL_CLEAR = TherapistRatings(low_irritability=True, neuro_screen_clear=True, motor_control_clear=True)
 
@@ -60,6 +60,18 @@ def test_red_flag_in_the_last_28_days_fails(days_ago, expected):
     assert status(ready_patient(pw(days_ago, safety_screen=("bladder_change",))), 1) == expected
 
 
+@pytest.mark.parametrize(
+    "flagged",
+    [
+        wk(10, safety_screen=("bladder_change",)),
+        report(5, safety_screen=("saddle_numbness",)),
+        report(3, systemic_flags=("fever_or_unwell",)),
+    ],
+)
+def test_red_flags_on_weeklies_and_refused_submissions_fail_too(flagged):
+    assert status(ready_patient(flagged), 1) == "fail"
+
+
 def test_systemic_flag_fails_and_is_listed():
     report = check_readiness(
         ready_patient(wk(10, systemic_flags=("fall_or_injury",))), unresolved_alerts=[], ratings=ALL_CLEAR
@@ -70,7 +82,7 @@ def test_systemic_flag_fails_and_is_listed():
     assert first.values["red_flags"][0]["items"] == ["fall_or_injury"]
 
 
-# 2. back_pain_avg_7d <= 3 on 2 consecutive weeklies.
+# 2. back_pain_avg_7d <= 3 and (v2) leg_pain_avg_7d <= 2 on 2 consecutive weeklies.
 
 
 @pytest.mark.parametrize(
@@ -82,6 +94,19 @@ def test_weekly_back_pain_low_on_two_consecutive_weeklies(pains, expected):
     context = ctx(*(wk(7 * (n - 1 - i), back_pain_avg_7d=v) for i, v in enumerate(pains)))
 
     assert status(context, 2) == expected
+
+
+@pytest.mark.parametrize(
+    ("legs", "expected"), [((2, 2), "pass"), ((3, 2), "fail"), ((2, 3), "fail"), ((5, 0, 1), "pass")]
+)
+def test_weekly_leg_pain_low_on_two_consecutive_weeklies_too(legs, expected):
+    n = len(legs)
+    context = ctx(*(wk(7 * (n - 1 - i), back_pain_avg_7d=1, leg_pain_avg_7d=v) for i, v in enumerate(legs)))
+
+    report_ = check_readiness(context, unresolved_alerts=[], ratings=ALL_CLEAR)
+
+    assert report_.criteria[1].status == expected
+    assert report_.criteria[1].values["leg_pain_at_most"] == 2
 
 
 # 3. No flare and global_change >= 0 for 14 days.
@@ -134,7 +159,7 @@ def test_therapist_rated_irritability_and_motor_control(rating, expected):
     assert status(ready_patient(), 7, ratings=ratings) == expected
 
 
-# 6. No R-04 features in the last 14 days and a clear neurological screen.
+# 6. No R-04 or (v2) R-12 features in the last 14 days and a clear neurological screen.
 
 
 @pytest.mark.parametrize(
@@ -146,8 +171,11 @@ def test_therapist_rated_irritability_and_motor_control(rating, expected):
         ([thigh(13, "left", stretch="worse")], True, "fail"),
         ([thigh(13, "left", stretch="worse")], None, "fail"),
         ([thigh(14, "left", stretch="worse"), pw(2)], True, "pass"),
-        ([thigh(3, "both", stretch="worse", below_knee=None, level=8, back_pain_now=1)], True, "pass"),
+        ([thigh(3, "both", stretch="worse", below_knee=None, level=8, back_pain_now=1)], True, "fail"),
+        ([thigh(3, "both", stretch="eases", below_knee=False, level=5, back_pain_now=1)], True, "pass"),
         ([thigh(3, "right", stretch="eases", level=2, back_pain_now=3)], True, "pass"),
+        ([thigh(3, "right", stretch="not_tried", level=4, back_pain_now=1)], True, "pass"),
+        ([thigh(3, "right", stretch="not_tried", level=4, back_pain_now=2)], True, "fail"),
         ([], True, "unknown"),
     ],
 )
@@ -155,3 +183,9 @@ def test_no_neural_features_and_clear_neurological_screen(sessions, screen, expe
     ratings = TherapistRatings(low_irritability=True, neuro_screen_clear=screen, motor_control_clear=True)
 
     assert status(ctx(*sessions), 6, ratings=ratings) == expected
+
+
+def test_readiness_is_judged_as_of_the_context():
+    context = ready_patient(thigh(0, "left", stretch="worse", hour=20), as_of=at(0, 19))
+
+    assert status(context, 6) == "pass"
