@@ -133,7 +133,7 @@ class AlertAdmin(ClinicScopedAdmin):
         "title",
         "qualifier",
         "severity",
-        "criteria",
+        "criteria_text",
         "values_table",
         "evidence_table",
         "rationale",
@@ -153,7 +153,7 @@ class AlertAdmin(ClinicScopedAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["patient_link", "therapist", "rule_id", "title", "qualifier", "severity", "rationale"]}),
-        ("Evidence", {"fields": ["criteria", "values_table", "evidence_table"]}),
+        ("Evidence", {"fields": ["criteria_text", "values_table", "evidence_table"]}),
         (
             "Triage",
             {
@@ -228,6 +228,11 @@ class AlertAdmin(ClinicScopedAdmin):
     def patient_link(self, obj: Alert) -> str:
         url = reverse("admin:patients_patient_change", args=[obj.patient_id])
         return format_html('<a href="{}">{}</a>', url, obj.patient)
+
+    @admin.display(description="Criteria met")
+    def criteria_text(self, obj: Alert) -> str:
+        items = ((c["code"], c["text"]) for c in obj.criteria_described())
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>({}) {}</li>", items))
 
     @admin.display(description="Values")
     def values_table(self, obj: Alert) -> str:

@@ -20,18 +20,26 @@ from clinic.api.fields import StrictCharField, StrictSerializerMixin
 from clinic.api.permissions import IsTherapist
 
 
+class CriterionOut(serializers.Serializer):  # type: ignore[type-arg]
+    code = serializers.CharField()
+    text = serializers.CharField()
+
+
 class AlertOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     patient = serializers.IntegerField(source="patient_id")
     caseload_ref = serializers.CharField(source="patient.caseload_ref")
     therapist = serializers.CharField(source="therapist.display_name")
+    criteria_described = CriterionOut(
+        many=True, read_only=True, help_text="The criteria met, in words (from the rule catalog)."
+    )
 
     class Meta:
         model = Alert
         fields = [
             "id", "patient", "caseload_ref", "therapist", "rule_id", "rule_slug", "title", "qualifier", "severity",
-            "status", "criteria", "values", "evidence", "rationale", "ruleset_version", "thresholds", "raised_at",
-            "last_evidence_at", "acknowledged_at", "resolved_at", "resolution_note", "cleared_at",
-            "cleared_by_entry", "reported_late", "escalations",
+            "status", "criteria", "criteria_described", "values", "evidence", "rationale", "ruleset_version",
+            "thresholds", "raised_at", "last_evidence_at", "acknowledged_at", "resolved_at", "resolution_note",
+            "cleared_at", "cleared_by_entry", "reported_late", "escalations",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -377,6 +377,15 @@ class Alert(models.Model):
         self.severity_rank = SEVERITY_RANK.get(self.severity, 2)  # type: ignore[call-overload]
         super().save(*args, **kwargs)
 
+    def criteria_described(self) -> list[dict[str, str]]:
+        """The criteria met, each with its text from the rule catalog of the version it was judged with."""
+        from assessments.rules import RULESETS
+
+        ruleset = RULESETS.get(self.ruleset_version)
+        info = ruleset.catalog.get(self.rule_id) if ruleset is not None else None
+        texts = info.criteria if info is not None else {}
+        return [{"code": code, "text": texts.get(code, "")} for code in self.criteria or ()]
+
 
 class OutgoingEmailQuerySet(models.QuerySet["OutgoingEmail"]):
     def unsent(self) -> OutgoingEmailQuerySet:

@@ -40,6 +40,7 @@ def admin_url(name: str, *args: Any) -> str:
 def _alert_context(alert: Alert, patient: Patient) -> dict[str, Any]:
     return {
         "value_lines": value_lines(alert.values),
+        "criteria": alert.criteria_described(),
         "alert": alert,
         "caseload_ref": patient.caseload_ref,
         "clinic": patient.clinic,
