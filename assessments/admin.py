@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from assessments import questionnaires as q
 from assessments import rules
 from assessments.admin_entries import EntryAdmin as EntryAdmin  # registers the entry pages
 from assessments.alerts import alert_acknowledge, alert_resolve, reportable_items
@@ -75,7 +76,8 @@ class AlertForm(forms.ModelForm):  # type: ignore[type-arg]
         if items:
             field = self.fields["reviewed_items"]
             assert isinstance(field, forms.MultipleChoiceField)
-            field.choices = [(i, i.replace("_", " ")) for i in items]
+            labels = dict(q.SAFETY_SCREEN_CHOICES)
+            field.choices = [(i, labels[i]) for i in items]
         else:
             for name in REVIEW_FIELDS:
                 del self.fields[name]

@@ -45,7 +45,7 @@ class AlertOut(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 
 class SafetyReviewIn(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
-    item = serializers.ChoiceField(choices=[(i, i.replace("_", " ")) for i in q.SAFETY_SCREEN])
+    item = serializers.ChoiceField(choices=q.SAFETY_SCREEN_CHOICES)
     outcome = serializers.ChoiceField(choices=SafetyScreenReview.Outcome.choices)
     assessed_on = serializers.DateField()
 

@@ -204,7 +204,7 @@ class SafetyScreenReview(models.Model):
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="safety_reviews")
     alert = models.ForeignKey("Alert", on_delete=models.SET_NULL, null=True, blank=True, related_name="safety_reviews")
-    item = models.CharField(max_length=32, choices=[(v, v.replace("_", " ")) for v in q.SAFETY_SCREEN])
+    item = models.CharField(max_length=32, choices=q.SAFETY_SCREEN_CHOICES)
     assessed_on = models.DateField()
     outcome = models.CharField(max_length=12, choices=Outcome.choices)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -735,6 +735,11 @@ def red_flag_items(raw_answers: Any) -> dict[str, list[str]]:
 # Constants of earlier versions, derived from the declaration (imported by the model, loader and seed) --------
 
 
+def labelled_choices(kind: str, name: str) -> list[tuple[str, str]]:
+    """(code, label) pairs of a choice or list field, for forms and model choices."""
+    return [(c.code, c.label) for c in field_of(kind, name).choices]
+
+
 def _codes(kind: str, name: str) -> tuple[str, ...]:
     return field_of(kind, name).codes
 
@@ -771,3 +776,8 @@ LIST_FIELDS: Final = tuple(dict.fromkeys(f.name for kind in KINDS for f in field
 # Every answer column of Entry, each once, in questionnaire order (post-workout first).
 ANSWER_FIELDS: Final = tuple(dict.fromkeys((*POST_WORKOUT_FIELDS, *WEEKLY_FIELDS)))
 SCORE_FIELDS: Final = tuple(s.name for kind in KINDS for s in scores_of(kind))
+
+
+# The safety-screen items with their labels, shared by the answers and the therapist's safety-screen reviews
+# (one enum in the OpenAPI schema: ENUM_NAME_OVERRIDES).
+SAFETY_SCREEN_CHOICES = labelled_choices(POST_WORKOUT, "safety_screen")

@@ -266,7 +266,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"AssessmentKindEnum": "assessments.models.Entry.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "AssessmentKindEnum": "assessments.models.Entry.Kind",
+        "SafetyScreenEnum": "assessments.questionnaires.SAFETY_SCREEN_CHOICES",
+    },
 }
 
 # --- Internationalisation ------------------------------------------------------------------------

@@ -114,7 +114,7 @@ ONE_LEG = {
     "thigh_nerve_qualities": [],
 }
 # Answers under which a conditional field applies, so that the field alone decides the outcome.
-APPLIES = {
+APPLIES: dict[str, dict[str, Any]] = {
     "neck_level": {"neck_symptoms": "pain", "neck_level": 4},
     **dict.fromkeys(LEG_ANSWERS, ONE_LEG),
     "stiffness_eases_with_movement": {"morning_stiffness_duration": "30_60", "stiffness_eases_with_movement": True},

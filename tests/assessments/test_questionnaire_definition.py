@@ -130,8 +130,8 @@ def test_declared_field_has_a_column_of_its_type(kind: str, f: q.Field) -> None:
         assert check_ranges(f.name) == [(f.min_value, f.max_value)], f"{f.name}: CheckConstraint of its range"
     elif f.type == q.CHOICE:
         assert isinstance(col, models.CharField), f"{f.name}: choice -> CharField"
-        assert [code for code, _ in col.choices] == list(f.codes), f"{f.name}: choices of the column"
-        assert col.max_length >= max(len(code) for code in f.codes), f"{f.name}: max_length too short"
+        assert [code for code, _ in col.choices or ()] == list(f.codes), f"{f.name}: choices of the column"
+        assert (col.max_length or 0) >= max(len(code) for code in f.codes), f"{f.name}: max_length too short"
     elif f.type == q.BOOL:
         assert isinstance(col, models.BooleanField), f"{f.name}: bool -> BooleanField"
     elif f.type == q.LIST:
@@ -521,11 +521,10 @@ def test_questionnaires_module_imports_nothing_from_django() -> None:
     from pathlib import Path
 
     tree = ast.parse(Path(q.__file__).read_text())
-    imported = {
-        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-        if (node.module if isinstance(node, ast.ImportFrom) else alias.name)
-    }
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
     assert imported <= {"__future__", "collections", "dataclasses", "decimal", "typing"}, imported
