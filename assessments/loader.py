@@ -7,6 +7,7 @@ replay command all build their contexts here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import reduce
@@ -178,6 +179,17 @@ class PatientWindow:
         }
 
 
+def latest_reviews(rows: Iterable[tuple[int, str, tuple[date, int], str]]) -> dict[tuple[int, str], tuple[Any, str]]:
+    """Each (patient, item)'s latest safety-screen review: only a latest review of "stable" lowers R-01 to high
+    (a later "referred" undoes an earlier "stable")."""
+    latest: dict[tuple[int, str], tuple[Any, str]] = {}
+    for patient_id, item, order, outcome in rows:
+        key = (patient_id, item)
+        if key not in latest or latest[key][0] < order:
+            latest[key] = (order, outcome)
+    return latest
+
+
 def evidence_peaks(evidence: list[dict[str, Any]]) -> dict[str, float]:
     """The highest value of each numeric answer recorded in an alert's evidence (booleans are not numbers)."""
     peaks: dict[str, float] = {}
@@ -242,20 +254,21 @@ def load_windows(
         Q(scanned_at__isnull=True) | Q(occurred_at__gte=oldest), patient_id__in=ids
     ).order_by("occurred_at", "id"):
         windows[report.patient_id].reports.append(report)
-    for score in OutcomeScore.objects.filter(patient_id__in=ids, recorded_on__gte=oldest.date()):
+    # Every unscanned score, however old its date (it must be marked scanned), and the recent ones.
+    scores = OutcomeScore.objects.filter(Q(scanned_at__isnull=True) | Q(recorded_on__gte=oldest.date()))
+    for score in scores.filter(patient_id__in=ids):
         windows[score.patient_id].scores.append(score)
     recent = now - timedelta(days=60)
     alert_filter = ~Q(status__in=Alert.CLOSED) | Q(resolved_at__gte=min(recent, oldest)) | Q(cleared_at__gte=recent)
     for alert in Alert.objects.filter(alert_filter, patient_id__in=ids):
         windows[alert.patient_id].alerts.append(alert)
     reviews = SafetyScreenReview.objects.filter(
-        patient_id__in=ids,
-        outcome=SafetyScreenReview.Outcome.STABLE,
-        assessed_on__gte=(now - STABLE_REVIEW_LOOKBACK).date(),
-    ).values_list("patient_id", "item", "assessed_on")
-    for patient_id, item, assessed_on in reviews:
-        stable = windows[patient_id].stable_items
-        stable[item] = max(stable.get(item, assessed_on), assessed_on)
+        patient_id__in=ids, assessed_on__gte=(now - STABLE_REVIEW_LOOKBACK).date()
+    ).values_list("patient_id", "item", "assessed_on", "outcome", "pk")
+    latest = latest_reviews((patient_id, item, (on, pk), outcome) for patient_id, item, on, outcome, pk in reviews)
+    for (patient_id, item), (order, outcome) in latest.items():
+        if outcome == SafetyScreenReview.Outcome.STABLE:
+            windows[patient_id].stable_items[item] = order[0]
     return [windows[p.pk] for p in patients]
 
 

@@ -128,9 +128,11 @@ def _judge_v2(
     if quiet_from is not None and quiet_from > now:
         report.r11_due.append((window.patient.pk, quiet_from))
         return
+    failures = len(report.failed)
     r11 = _evaluate(active, window.context(now=now), frozenset({R11}), report, window.patient.pk)
     _apply(window, r11, active, report, touched)
-    if not r11:
+    judged = getattr(active.params, "r11_enabled", True) and len(report.failed) == failures
+    if judged and not r11:  # neither switched off nor failed: the condition no longer holds
         _clear_r11(window, now, report)
 
 
@@ -300,7 +302,11 @@ def _attach(alert: Alert, finding: rules.Finding) -> str | None:
     new_evidence, added_criteria, higher = news
     locked.evidence = locked.evidence + new_evidence
     locked.criteria = sorted(set(locked.criteria) | set(finding.criteria))
-    locked.values = finding.values
+    # Values per criterion: the newest judgement of each, and those of criteria recorded earlier kept.
+    locked.values = {**(locked.values or {}), **finding.values}
+    # The words follow the newest judgement (e.g. "alternating sides", the R-12 "phone the patient today").
+    locked.rationale = finding.rationale
+    locked.reported_late = locked.reported_late and getattr(finding, "reported_late", False)
     if higher:
         locked.severity = finding.severity
     latest = finding.latest_evidence_at

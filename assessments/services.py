@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from assessments import questionnaires as q
 from assessments import rules
+from assessments.loader import latest_reviews
 from assessments.models import Entry, RedFlagReport, SafetyScreenReview
 from patients.models import Patient
 from programs.models import Enrollment
@@ -64,7 +66,7 @@ def assessment_submit(
         )
         transaction.on_commit(lambda: scan_request(patient_id=patient.pk), robust=True)
     items = {name: list(answers.get(name) or ()) for name in RED_FLAG_FIELDS}
-    return Submitted(entry=entry, advice=_red_flag_advice(patient, items, now))
+    return Submitted(entry=entry, advice=_red_flag_advice(patient, items, occurred))
 
 
 def _check_occurred_at(occurred_at: datetime | None, now: datetime) -> datetime:
@@ -81,19 +83,24 @@ def _check_occurred_at(occurred_at: datetime | None, now: datetime) -> datetime:
 RED_FLAG_FIELDS = ("safety_screen", "safety_screen_unchanged", "systemic_flags")
 
 
-def _red_flag_advice(patient: Patient, items: dict[str, list[str]], now: datetime) -> list[dict[str, str]]:
-    """The patient's advice for red-flag items, and that their therapist has been told."""
+def _red_flag_advice(patient: Patient, items: dict[str, list[str]], at: datetime) -> list[dict[str, str]]:
+    """The patient's advice for red-flag items reported as of ``at``, and that their therapist has been told.
+
+    Judged as the scan judges the entry: with the reviews recorded on or before the entry's date, the latest
+    of each item deciding (a later "referred" undoes an earlier "stable").
+    """
     if not items["safety_screen"] and not items["systemic_flags"]:
         return []
     stable: dict[str, date] = {}
     today: date | None = None
     if items["safety_screen_unchanged"]:
-        today = now.astimezone(patient.clinic.tz).date()
+        today = at.astimezone(patient.clinic.tz).date()
         # Only an unchanged item can be lowered to high (R-01, v2): the reviews matter only then.
-        for item, assessed_on in SafetyScreenReview.objects.filter(
-            patient=patient, outcome=SafetyScreenReview.Outcome.STABLE, item__in=items["safety_screen_unchanged"]
-        ).values_list("item", "assessed_on"):
-            stable[item] = max(stable.get(item, assessed_on), assessed_on)
+        rows = SafetyScreenReview.objects.filter(
+            patient=patient, item__in=items["safety_screen_unchanged"], assessed_on__lte=today
+        ).values_list("item", "assessed_on", "outcome", "pk")
+        latest = latest_reviews((patient.pk, item, (on, pk), outcome) for item, on, outcome, pk in rows)
+        stable = {item: order[0] for (_, item), (order, outcome) in latest.items() if outcome == "stable"}
     found = rules.red_flag_advice(
         items["safety_screen"],
         items["systemic_flags"],
@@ -138,11 +145,20 @@ def red_flag_report_store(*, patient: Patient, data: Any, errors: list[dict[str,
             safety_screen=items["safety_screen"],
             safety_screen_unchanged=items["safety_screen_unchanged"],
             systemic_flags=items["systemic_flags"],
-            refusal=[{"field": e.get("field", ""), "code": e.get("code", "")} for e in errors][:50],
+            refusal=[{"field": _safe(e.get("field")), "code": _safe(e.get("code"))} for e in errors][:50],
         )
         transaction.on_commit(lambda: scan_request(patient_id=patient.pk), robust=True)
     logger.info("red-flag report %s stored from a refused submission", report.pk)
-    return RedFlagRefused(report=report, advice=_red_flag_advice(patient, items, now))
+    return RedFlagRefused(report=report, advice=_red_flag_advice(patient, items, report.occurred_at))
+
+
+_SAFE = re.compile(r"^[a-z0-9_.]{1,80}$")
+
+
+def _safe(value: Any) -> str:
+    """A field path or error code as stored with a report: only our own names, never what a client typed
+    (an unknown field's name may hold anything, NUL and lone surrogates included, which jsonb refuses)."""
+    return value if isinstance(value, str) and _SAFE.match(value) else "(unrecognised)"
 
 
 def _claimed_time(value: Any, now: datetime) -> datetime:

@@ -39,6 +39,12 @@ def carry_over(overrides: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     names = {f.name for f in fields(params_class)}
     kept: dict[str, Any] = {}
     dropped: list[str] = []
+    known = {k: v for k, v in overrides.items() if k in names}
+    try:  # together first: pairs such as (count, of_last) are only valid together
+        params_class.from_dict(known)
+        return known, [f"{k}={v!r}: no such threshold in v2" for k, v in sorted(overrides.items()) if k not in names]
+    except ValueError:
+        pass
     for key, value in sorted(overrides.items()):
         if key not in names:
             dropped.append(f"{key}={value!r}: no such threshold in v2")

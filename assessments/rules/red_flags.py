@@ -28,10 +28,10 @@ Readings of RULES.md v2:
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypeVar
 
 from .baselines import above, sort_key
 from .catalog import R01_PATIENT_ADVICE, R01_STABLE_PATIENT_ADVICE, R02_PATIENT_ADVICE
@@ -219,10 +219,10 @@ def _fall_escalation(p: Prepared, report: Weekly | RedFlagReport, bag: Bag) -> J
     reasons: Json = {}
     if p.ctx.fracture_risk:
         reasons["fracture_risk"] = True
-    rises = _pain_rises(p, lo, hi, bag)
+    rises = _pain_rises(p, lo, hi, report.occurred_at, bag)
     if rises:
         reasons["pain_rise"] = rises
-    legs = _new_leg_symptoms(p, lo, hi, bag)
+    legs = _new_leg_symptoms(p, lo, hi, report.occurred_at, bag)
     if legs:
         reasons["new_leg_symptoms"] = legs
     screens = [s for s in _screened(p) if lo <= s.local_date <= hi]
@@ -235,29 +235,54 @@ def _fall_escalation(p: Prepared, report: Weekly | RedFlagReport, bag: Bag) -> J
     return reasons
 
 
-def _pain_rises(p: Prepared, lo: date, hi: date, bag: Bag) -> list[Json]:
-    rise = p.params.r02_fall_pain_rise
-    out: list[Json] = []
-    series: tuple[tuple[Sequence[PostWorkout] | Sequence[Weekly], str], ...] = (
-        (p.pws, "back_pain_now"),
-        (p.wks, "back_pain_avg_7d"),
-    )
-    for entries, name in series:
-        before = [e for e in entries if e.local_date < lo]
-        if not before:
-            continue
-        reference = getattr(before[-1], name)
+_E = TypeVar("_E", PostWorkout, Weekly)
+
+
+def _references(entries: Sequence[_E], lo: date, reported_at: datetime) -> list[_E]:
+    """The entries a value before the fall is read from: the last one before the fall report, and the last one
+    before its 7-day window (the weekly's fall may lie anywhere in the week it covers). Either may fire."""
+    found: list[_E] = []
+    for before in ([e for e in entries if e.occurred_at < reported_at], [e for e in entries if e.local_date < lo]):
+        if before and before[-1] not in found:
+            found.append(before[-1])
+    return found
+
+
+def _pain_rises(p: Prepared, lo: date, hi: date, reported_at: datetime, bag: Bag) -> list[Json]:
+    window = (lo, hi, reported_at)
+    return [
+        *_rises_in(p.pws, "back_pain_now", window, p.params.r02_fall_pain_rise, bag),
+        *_rises_in(p.wks, "back_pain_avg_7d", window, p.params.r02_fall_pain_rise, bag),
+    ]
+
+
+def _rises_in(
+    entries: Sequence[_E], name: str, window: tuple[date, date, datetime], rise: float, bag: Bag
+) -> list[Json]:
+    """Entries of the fall's window whose ``name`` is ``rise`` above a value before the fall (either reading)."""
+    lo, hi, reported_at = window
+    for ref in _references(entries, lo, reported_at):
+        reference = getattr(ref, name)
+        out: list[Json] = []
         for e in entries:
-            if lo <= e.local_date <= hi and above(getattr(e, name), reference, rise):
-                out.append({**point(e, name), "before": reference, "before_date": before[-1].local_date.isoformat()})
+            later = e.occurred_at > ref.occurred_at
+            if later and lo <= e.local_date <= hi and above(getattr(e, name), reference, rise):
+                out.append({**point(e, name), "before": reference, "before_date": ref.local_date.isoformat()})
                 bag.add(e, name)
-    return out
+        if out:
+            return out
+    return []
 
 
-def _new_leg_symptoms(p: Prepared, lo: date, hi: date, bag: Bag) -> list[Json]:
-    before = [e for e in p.pws if e.local_date < lo]
-    if before and before[-1].thigh_symptoms != "none":
+def _new_leg_symptoms(p: Prepared, lo: date, hi: date, reported_at: datetime, bag: Bag) -> list[Json]:
+    refs = _references(p.pws, lo, reported_at)
+    if refs and all(ref.thigh_symptoms != "none" for ref in refs):
         return []
-    appeared = [e for e in p.pws if lo <= e.local_date <= hi and e.thigh_symptoms != "none"]
+    since = min((ref.occurred_at for ref in refs if ref.thigh_symptoms == "none"), default=None)
+    appeared = [
+        e
+        for e in p.pws
+        if lo <= e.local_date <= hi and e.thigh_symptoms != "none" and (since is None or e.occurred_at > since)
+    ]
     bag.add_all(appeared, "thigh_symptoms")
     return [point(e, "thigh_symptoms") for e in appeared]

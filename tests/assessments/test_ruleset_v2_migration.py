@@ -60,3 +60,12 @@ def test_v1_overrides_v2_refuses_are_named_with_the_reason() -> None:
     assert kept == {"r03_window_days": 10}
     assert dropped[0] == "no_such_threshold=1: no such threshold in v2"
     assert dropped[1].startswith("r05_count=99: r05_count")
+
+
+def test_v1_overrides_valid_only_together_are_carried_over_together() -> None:
+    from importlib import import_module
+
+    migration = import_module("assessments.migrations.0003_core_v2")
+    overrides = {"r03_stiffer_count": 4, "r03_stiffer_of_last": 5, "r05_count": 5, "r05_of_last": 6}
+
+    assert migration.carry_over(overrides) == (overrides, [])

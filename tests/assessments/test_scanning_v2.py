@@ -214,3 +214,62 @@ def test_weekly_entries_store_their_peg_and_psfs_scores(world: Any) -> None:
 
     entry.refresh_from_db()
     assert (str(entry.peg_score), str(entry.psfs_score)) == ("6.3", "6.3")
+
+
+def test_a_later_referred_review_undoes_an_earlier_stable_one(world: Any) -> None:
+    patient = enrolled_patient(world.therapist)
+    today = timezone.localdate()
+    for days_ago, outcome in ((40, "stable"), (5, "referred")):
+        SafetyScreenReview.objects.create(
+            patient=patient,
+            item="saddle_numbness",
+            outcome=outcome,
+            assessed_on=today - dt.timedelta(days=days_ago),
+            recorded_by=world.therapist.user,
+        )
+    answers = quiet_session(safety_screen=["saddle_numbness"], safety_screen_unchanged=["saddle_numbness"])
+
+    submitted = assessment_submit(patient=patient, kind="post_workout", answers=answers)
+    scan(patient)
+
+    assert submitted.advice[0]["level"] == "urgent"
+    assert _alert(patient, "R-01").severity == "urgent"
+
+
+def test_an_engagement_drop_switched_off_is_not_marked_cleared(world: Any, clock: Any) -> None:
+    from assessments.models import RuleSet
+
+    patient = enrolled_patient(world.therapist, days_in_phase=20)
+    scan(patient)
+    RuleSet.objects.filter(is_active=True).update(params={"r11_enabled": False})
+    clock.shift(dt.timedelta(hours=1))
+
+    scan(patient)
+
+    assert _alert(patient, "R-11").status == Alert.Status.OPEN
+
+
+def test_an_outcome_score_dated_long_ago_is_still_marked_scanned(world: Any) -> None:
+    patient = enrolled_patient(world.therapist)
+    old = timezone.localdate() - dt.timedelta(days=200)
+    outcome_score_record(
+        score=OutcomeScore(patient=patient, instrument="ODI", score=30, recorded_on=old), by=world.therapist.user
+    )
+
+    scan(patient)
+
+    assert not OutcomeScore.objects.filter(scanned_at__isnull=True).exists()
+
+
+def test_an_escalation_keeps_the_values_of_earlier_criteria_and_takes_the_new_words(world: Any) -> None:
+    patient = enrolled_patient(world.therapist)
+    submit_session(patient, 2, **NECK_TENSION)
+    submit_session(patient, 1, **NECK_TENSION)
+    scan(patient)
+    submit_session(patient, 0, **PAIN_INTO_ARM)
+
+    scan(patient)
+
+    alert = _alert(patient, "R-05")
+    assert set(alert.criteria) <= set(alert.values)  # every criterion keeps the values it was judged on
+    assert "A" in alert.values

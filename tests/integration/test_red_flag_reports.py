@@ -115,3 +115,17 @@ def test_refused_submission_without_a_red_flag_stores_nothing() -> None:
     assert "advice" not in response.json()
     assert "therapist_notified" not in response.json()
     assert not RedFlagReport.objects.exists()
+
+
+def test_a_refused_red_flag_keeps_only_our_own_field_names_not_what_the_client_typed() -> None:
+    patient, _ = enrolled_patient()
+    answers = {**RED_FLAG_SESSION, "safety_screen": FOOT_DROP, "odd\x00name\u00e9": 1}
+
+    response = _client(patient).post(
+        "/api/v1/assessments/", {"kind": "post_workout", "answers": answers}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["therapist_notified"] is True
+    refusal = RedFlagReport.objects.get(patient=patient).refusal
+    assert refusal == [{"field": "(unrecognised)", "code": "unknown_field"}]

@@ -1,5 +1,7 @@
 """R-01 red_flag_ces and R-02 red_flag_systemic (v2): every red-flag entry or report alerts, keyed on it."""
 
+from typing import Any
+
 import pytest
 
 from assessments.rules import (
@@ -285,3 +287,27 @@ def test_a_red_flag_entry_older_than_seven_days_says_reported_late():
     assert f.severity == "urgent"
     assert "reported late" in f.values["flags"]
     assert f.rationale.startswith("Reported late")
+
+
+def _r02(*entries: Any) -> list[tuple[str, tuple[str, ...]]]:
+    return [(f.severity, f.criteria) for f in evaluate(ctx(*entries)) if f.rule_id == "R-02"]
+
+
+FALL = ("fall_or_injury",)
+
+
+def test_fall_is_urgent_when_pain_rises_over_the_last_session_before_the_report() -> None:
+    assert _r02(pw(4, back_pain_now=1), wk(3, systemic_flags=FALL), pw(1, back_pain_now=7)) == [("urgent", ("B", "C"))]
+
+
+def test_fall_is_urgent_on_a_rise_over_the_report_even_when_an_older_session_was_worse() -> None:
+    history = (pw(20, back_pain_now=6), pw(4, back_pain_now=1), wk(3, systemic_flags=FALL), pw(1, back_pain_now=7))
+    assert _r02(*history) == [("urgent", ("B", "C"))]
+
+
+def test_fall_is_urgent_when_leg_symptoms_appear_after_a_last_session_without_them() -> None:
+    assert _r02(thigh(13, "left"), pw(5), wk(3, systemic_flags=FALL), thigh(1, "left")) == [("urgent", ("B", "C"))]
+
+
+def test_fall_with_a_rise_below_two_stays_high() -> None:
+    assert _r02(pw(4, back_pain_now=1), wk(3, systemic_flags=FALL), pw(1, back_pain_now=2)) == [("high", ("B",))]
