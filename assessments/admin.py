@@ -18,7 +18,7 @@ from assessments import questionnaires as q
 from assessments import rules
 from assessments.admin_entries import EntryAdmin as EntryAdmin  # registers the entry pages
 from assessments.alerts import alert_acknowledge, alert_resolve, reportable_items
-from assessments.models import Alert, OutgoingEmail, RuleSet, SafetyScreenReview
+from assessments.models import Alert, OutgoingEmail, RedFlagReport, RuleSet, SafetyScreenReview
 from assessments.outbox import outbox_requeue_failed
 from clinic.admin_scoping import ClinicScopedAdmin, DefaultedListFilter
 from patients.models import staff_profile
@@ -343,3 +343,30 @@ class RuleSetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = RuleSetForm
     list_display = ["name", "version", "is_active", "created_at"]
     list_filter = ["is_active"]
+
+
+@admin.register(RedFlagReport)
+class RedFlagReportAdmin(ClinicScopedAdmin):
+    """Red flags of refused submissions (read-only): what was reported, why the entry was refused, the scan."""
+
+    list_display = ["submitted_at", "caseload_ref", "kind", "safety_screen", "systemic_flags", "scanned_at"]
+    list_select_related = ["patient"]
+    search_fields = ["patient__caseload_ref"]
+    readonly_fields = [
+        "patient", "kind", "occurred_at", "submitted_at", "safety_screen", "safety_screen_unchanged",
+        "systemic_flags", "refusal", "scanned_at", "scan_failures",
+    ]  # fmt: skip
+    fields = list(readonly_fields)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Caseload", ordering="patient__caseload_ref")
+    def caseload_ref(self, obj: RedFlagReport) -> str:
+        return obj.patient.caseload_ref

@@ -712,14 +712,16 @@ def red_flag_items(raw_answers: Any) -> dict[str, list[str]]:
     """The recognised red-flag items of an UNVALIDATED answers object, whatever else is wrong with it.
 
     ``safety_screen``, ``safety_screen_unchanged`` (only items also in ``safety_screen``) and
-    ``systemic_flags``, each without repeats and in the order given; unknown items, non-strings and
-    anything that is not a list are ignored. For red flags that must never be lost when the rest of a
-    submission is refused.
+    ``systemic_flags``, each without repeats and in the order given; a single item sent as a bare string
+    counts as a list of one; unknown items, non-strings and anything else are ignored. For red flags that must
+    never be lost when the rest of a submission is refused.
     """
     answers = raw_answers if isinstance(raw_answers, dict) else {}
 
     def recognised(name: str, known: Collection[str]) -> list[str]:
         items = answers.get(name)
+        if isinstance(items, str):
+            items = [items]
         if not isinstance(items, list):
             return []
         return list(dict.fromkeys(item for item in items if isinstance(item, str) and item in known))

@@ -63,6 +63,7 @@ class _PatientReplay:
         self.base = window.context()
         self.firings: list[rules.Firing] = []
         self.open: dict[tuple[str, str], int] = {}
+        self.evidence: defaultdict[tuple[str, str], set[tuple[str, int | None]]] = defaultdict(set)
         self.occurrences: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.result = Replayed(window.patient.pk, window.patient.caseload_ref, window.patient.clinic_id)
 
@@ -88,8 +89,13 @@ class _PatientReplay:
                 self.occurrences[finding.key] += 1
                 self.open[finding.key] = self.occurrences[finding.key]
                 self.result.alerts.add((*finding.key, self.open[finding.key]))
-            if finding.rule_id in FIRING_RULES:
-                self.firings.append(rules.Firing(finding.rule_id, context.today, None))
+            seen = self.evidence[finding.key]
+            new = {(e.kind, e.entry_id) for e in finding.evidence} - seen
+            seen |= new
+            if finding.rule_id in FIRING_RULES and (new or not finding.evidence):
+                # Dated by its newest evidence, as the scan's loader dates an alert's firing.
+                newest = max((e.local_date for e in finding.evidence), default=context.today)
+                self.firings.append(rules.Firing(finding.rule_id, newest, finding.latest_evidence_at))
         return findings
 
 

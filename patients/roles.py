@@ -25,11 +25,13 @@ THERAPIST_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "assessments.entry": ("view",),
     "assessments.alert": ("view", "change"),
     "assessments.outgoingemail": ("view",),
+    "assessments.redflagreport": ("view",),
 }
 CLINIC_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     **{key: ("view", "add", "change", "delete") for key in THERAPIST_PERMISSIONS},
     "patients.invitation": ("view",),
     "assessments.entry": ("view",),
+    "assessments.redflagreport": ("view",),
     "assessments.ruleset": ("view", "add", "change"),
     "django_celery_beat.periodictask": ("view", "add", "change", "delete"),
     "django_celery_beat.crontabschedule": ("view", "add", "change", "delete"),

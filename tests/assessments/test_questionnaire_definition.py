@@ -479,8 +479,12 @@ def test_the_engine_knows_the_declared_safety_screen() -> None:
 # red_flag_items ----------------------------------------------------------------------------------------------
 
 
+def test_a_single_red_flag_item_sent_as_a_bare_string_still_counts() -> None:
+    assert q.red_flag_items({"safety_screen": "saddle_numbness"})["safety_screen"] == ["saddle_numbness"]
+
+
 @pytest.mark.parametrize(
-    "raw", [None, [], "safety_screen", 7, {"safety_screen": "saddle_numbness"}, {"safety_screen": None}, {}]
+    "raw", [None, [], "safety_screen", 7, {"safety_screen": "not_an_item"}, {"safety_screen": None}, {}]
 )
 def test_red_flag_items_of_no_recognisable_answers_are_empty(raw: Any) -> None:
     assert q.red_flag_items(raw) == {"safety_screen": [], "safety_screen_unchanged": [], "systemic_flags": []}

@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from assessments.models import RedFlagReport
 from patients.models import Clinic, Invitation, Patient, Therapist
 from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition, Program
 from tests.factories import (
@@ -64,6 +65,18 @@ def add_outcome_scores(world: Any, count: int) -> None:
         )
 
 
+def add_red_flag_reports(world: Any, count: int) -> None:
+    patients = add_patients(world, 4)
+    for i in range(count):
+        RedFlagReport.objects.create(
+            patient=patients[i % 4],
+            kind="post_workout",
+            occurred_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=i),
+            safety_screen=["saddle_numbness"],
+            refusal=[{"field": "answers.back_pain_now", "code": "max_value"}],
+        )
+
+
 # changelist: URL, model, how to add n rows the viewer sees
 CHANGELISTS: dict[str, tuple[str, type[Any], Callable[[Any, int], Any]]] = {
     "therapist": (
@@ -77,6 +90,7 @@ CHANGELISTS: dict[str, tuple[str, type[Any], Callable[[Any, int], Any]]] = {
     "enrollment": ("/admin/programs/enrollment/", Enrollment, add_patients),
     "phase transition": ("/admin/programs/phasetransition/", PhaseTransition, add_transitions),
     "outcome score": ("/admin/programs/outcomescore/", OutcomeScore, add_outcome_scores),
+    "red-flag report": ("/admin/assessments/redflagreport/", RedFlagReport, add_red_flag_reports),
 }
 
 
