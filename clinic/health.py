@@ -49,16 +49,22 @@ def _age_seconds(value: Any) -> float | None:
 
 
 def _backlog() -> dict[str, Any]:
-    from assessments.models import Entry
+    from assessments.models import Entry, RedFlagReport
     from assessments.scanning import MAX_SCAN_FAILURES
 
     unscanned = Entry.objects.unscanned().aggregate(
+        oldest=Min("submitted_at"), given_up=Count("id", filter=Q(scan_failures__gte=MAX_SCAN_FAILURES))
+    )
+    reports = RedFlagReport.objects.unscanned().aggregate(
         oldest=Min("submitted_at"), given_up=Count("id", filter=Q(scan_failures__gte=MAX_SCAN_FAILURES))
     )
     return {
         "oldest_unscanned_entry_age_s": _age_seconds(unscanned["oldest"]),
         # Entries whose patient failed MAX_SCAN_FAILURES scans: left for a person to look at.
         "entries_failing_scan": unscanned["given_up"],
+        # Red flags of refused submissions, scanned like entries.
+        "oldest_unscanned_red_flag_report_age_s": _age_seconds(reports["oldest"]),
+        "red_flag_reports_failing_scan": reports["given_up"],
         **_email_backlog(),
     }
 

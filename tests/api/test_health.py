@@ -66,6 +66,28 @@ def test_backlog_reports_the_oldest_unscanned_entry_and_unsent_email(world: Any,
     # Ages run from submission (what the worker is behind on), not from occurred_at.
     assert body["backlog"]["oldest_unscanned_entry_age_s"] == 90.0
     assert body["backlog"]["oldest_unsent_email_age_s"] == 90.0
+    assert body["backlog"]["oldest_unscanned_red_flag_report_age_s"] is None
+
+
+def test_backlog_reports_red_flag_reports_left_unscanned_and_given_up(world: Any, api: APIClient) -> None:
+    from assessments.models import RedFlagReport
+    from assessments.scanning import MAX_SCAN_FAILURES
+
+    with time_machine.travel(START, tick=False):
+        for failures in (0, MAX_SCAN_FAILURES):
+            RedFlagReport.objects.create(
+                patient=world.patient,
+                kind="post_workout",
+                occurred_at=START,
+                safety_screen=["saddle_numbness"],
+                scan_failures=failures,
+            )
+    with time_machine.travel(START + dt.timedelta(seconds=45), tick=False):
+        status, body = health(api)
+
+    assert status == 200
+    assert body["backlog"]["oldest_unscanned_red_flag_report_age_s"] == 45.0
+    assert body["backlog"]["red_flag_reports_failing_scan"] == 1
 
 
 @pytest.fixture
