@@ -25,6 +25,19 @@ class CriterionOut(serializers.Serializer):  # type: ignore[type-arg]
     text = serializers.CharField()
 
 
+class CriterionWordsOut(serializers.Serializer):  # type: ignore[type-arg]
+    code = serializers.CharField()
+    text = serializers.CharField(help_text="The criterion, from the rule catalog.")
+    facts = serializers.CharField(help_text="What met it, with the thresholds, in words.")
+
+
+class EvidenceWordsOut(serializers.Serializer):  # type: ignore[type-arg]
+    summary = serializers.CharField(help_text="The evidence in one line.")
+    criteria = CriterionWordsOut(many=True)
+    entries = serializers.ListField(child=serializers.CharField(), help_text="Each evidence entry in words.")
+    notes = serializers.ListField(child=serializers.CharField(), help_text="Flags and what the patient was told.")
+
+
 class AlertOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     patient = serializers.IntegerField(source="patient_id")
     caseload_ref = serializers.CharField(source="patient.caseload_ref")
@@ -32,14 +45,17 @@ class AlertOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     criteria_described = CriterionOut(
         many=True, read_only=True, help_text="The criteria met, in words (from the rule catalog)."
     )
+    evidence_words = EvidenceWordsOut(
+        source="words", read_only=True, help_text="The evidence in plain language (the same words as the emails)."
+    )
 
     class Meta:
         model = Alert
         fields = [
             "id", "patient", "caseload_ref", "therapist", "rule_id", "rule_slug", "title", "qualifier", "severity",
-            "status", "criteria", "criteria_described", "values", "evidence", "rationale", "ruleset_version",
-            "thresholds", "raised_at", "last_evidence_at", "acknowledged_at", "resolved_at", "resolution_note",
-            "cleared_at", "cleared_by_entry", "reported_late", "escalations",
+            "status", "criteria", "criteria_described", "evidence_words", "values", "evidence", "rationale",
+            "ruleset_version", "thresholds", "raised_at", "last_evidence_at", "acknowledged_at", "resolved_at",
+            "resolution_note", "cleared_at", "cleared_by_entry", "reported_late", "escalations",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from assessments import questionnaires as q
+from assessments.wording import AlertWords, describe_alert
 from patients.models import Patient
 from programs.models import ClinicScopedQuerySet, Enrollment, Phase
 
@@ -385,6 +386,16 @@ class Alert(models.Model):
         info = ruleset.catalog.get(self.rule_id) if ruleset is not None else None
         texts = info.criteria if info is not None else {}
         return [{"code": code, "text": texts.get(code, "")} for code in self.criteria or ()]
+
+    def words(self) -> AlertWords:
+        """The evidence in plain language (summary, criteria with their facts, entries, notes)."""
+        return describe_alert(
+            rule_id=self.rule_id,
+            qualifier=self.qualifier,
+            criteria={c["code"]: c["text"] for c in self.criteria_described()},
+            values=self.values or {},
+            evidence=self.evidence or [],
+        )
 
 
 class OutgoingEmailQuerySet(models.QuerySet["OutgoingEmail"]):

@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments.models import Alert, OutgoingEmail, Severity
-from clinic.formatting import value_lines
 from patients.models import Clinic, Patient, Therapist
 
 logger = logging.getLogger(__name__)
@@ -39,13 +38,10 @@ def admin_url(name: str, *args: Any) -> str:
 
 def _alert_context(alert: Alert, patient: Patient) -> dict[str, Any]:
     return {
-        "value_lines": value_lines(alert.values),
-        "criteria": alert.criteria_described(),
+        "words": alert.words(),
         "alert": alert,
         "caseload_ref": patient.caseload_ref,
         "clinic": patient.clinic,
-        "evidence": alert.evidence,
-        "values": alert.values,
         "link": admin_url("admin:assessments_alert_change", alert.pk),
     }
 
@@ -189,9 +185,9 @@ def digest_send(*, therapist: Therapist, now: datetime) -> OutgoingEmail | None:
 
 
 def _digest_row(alert: Alert) -> dict[str, Any]:
-    summary = "; ".join(value_lines(alert.values))
+    summary = alert.words().summary
     return {
-        "values": summary if len(summary) <= 400 else summary[:397] + "...",
+        "summary": summary if len(summary) <= 400 else summary[:397] + "...",
         "alert": alert,
         "caseload_ref": alert.patient.caseload_ref,
         "link": admin_url("admin:assessments_alert_change", alert.pk),

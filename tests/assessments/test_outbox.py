@@ -154,9 +154,8 @@ def test_the_alert_email_carries_the_minimum_information(world: Any, private_pat
         assert private_patient.caseload_ref in body
         assert "R-01" in body
         assert f"core v{alert.ruleset_version}" in body
-        assert "saddle_numbness" in body  # the triggering values ...
-        assert "bladder_change" in body
-        assert "2026-06-16" in body  # ... and their date
+        assert "Saddle numbness, bladder change reported on Tue 16 Jun" in body  # the triggering values in words
+        assert "Numbness or tingling between the legs" in body  # ... with the patient's answer
         assert "same-day emergency assessment" in body  # the rationale
         assert f"{settings.SITE_URL}/admin/assessments/alert/{alert.pk}/change/" in body
     assert email.body_html.lstrip().startswith("<!doctype html>")
@@ -322,11 +321,18 @@ def test_the_admin_requeues_failed_emails_and_the_sweep_sends_them(world: Any, c
     assert [m.subject for m in mailoutbox] == [failed.subject]
 
 
-def test_the_alert_email_lists_the_values_judged_per_criterion(world: Any) -> None:
+def test_the_alert_email_gives_the_evidence_in_words_without_json_or_reprs(world: Any) -> None:
     alert = raise_high(enrolled_patient(world.therapist))
     email = OutgoingEmail.objects.get(key=f"alert:{alert.pk}:immediate")
+    words = alert.words()
 
-    assert "Values judged:" in email.body_text
-    assert "- A: series=" in email.body_text
-    assert "count=2" in email.body_text
-    assert "Values judged:" in email.body_html
+    text = email.body_text
+    print(text)
+    assert f"In short: {words.summary}" in text
+    assert "(A) stiffer in at least 2 of the last 3 sessions within 14 days: 2 of the last 3 entries" in text
+    assert "after a workout: Stiffness compared with before the workout: Stiffer" in text
+    body = text.replace(f"{settings.SITE_URL}/admin/assessments/alert/{alert.pk}/change/", "")
+    for mark in ("{", "}", "[", "]", "=", "'", "_"):
+        assert mark not in body, mark
+    assert words.summary in email.body_html
+    assert "Values judged" not in text + email.body_html

@@ -18,6 +18,7 @@ from assessments.models import Alert, OutgoingEmail, SafetyScreenReview
 from assessments.notifications import digest_send
 from assessments.rules import RULES
 from assessments.services import assessment_submit
+from assessments.wording import plain
 from programs.models import OutcomeScore, Phase
 from programs.services import outcome_score_record
 from tests.assessments.helpers import enrolled_patient, quiet_session, scan, submit_session, submit_weekly
@@ -80,6 +81,8 @@ def test_engagement_drop_is_cleared_by_the_entry_that_filled_the_gap_and_left_ou
     listed = client.get("/api/v1/alerts/", {"status": "cleared"}).json()["results"]
     assert [(a["id"], a["cleared_by_entry"]) for a in listed] == [(alert.pk, newest.pk)]
     assert listed[0]["criteria_described"][0]["text"].startswith("no post-workout")
+    assert listed[0]["evidence_words"]["summary"] == alert.words().summary
+    assert listed[0]["evidence_words"]["criteria"][0]["text"].startswith("no post-workout entry for 7 days")
     refused = client.post(f"/api/v1/alerts/{alert.pk}/acknowledge/")
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["code"] == "cleared"
@@ -105,7 +108,7 @@ def test_a_new_criterion_escalates_the_open_alert_and_emails_it_as_a_new_high_al
     assert email.subject.endswith("(escalated)")
     assert "Escalated" in email.body_text
     for code in alert.criteria:  # the criteria met, in the catalog's words
-        assert f"({code}) {RULES['R-05'].criteria[code]}" in email.body_text
+        assert f"({code}) {plain(RULES['R-05'].criteria[code])}" in email.body_text
 
 
 def test_a_back_filled_diary_scanned_at_once_emails_each_alert_once_in_its_final_state(world: Any) -> None:
