@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck migrate seed clean
+.PHONY: run test lint typecheck migrate seed clean vendor-js
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,12 @@ typecheck: $(STAMP)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache
+
+## vendor-js: refresh the chart library served from static files (Chart.js from npm; no CDN at run time)
+CHARTJS_VERSION ?= 4.6.1
+vendor-js:
+	rm -rf var/vendor && mkdir -p var/vendor
+	cd var/vendor && npm pack chart.js@$(CHARTJS_VERSION) --silent && tar xzf chart.js-$(CHARTJS_VERSION).tgz
+	cp var/vendor/package/dist/chart.umd.min.js var/vendor/package/dist/chart.umd.min.js.map \
+	   var/vendor/package/LICENSE.md assessments/static/vendor/chartjs/
+	echo $(CHARTJS_VERSION) > assessments/static/vendor/chartjs/VERSION

@@ -8,11 +8,16 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, QuerySet, Value, When
-from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 from assessments import questionnaires as q
 from assessments import rules
@@ -50,10 +55,16 @@ class TriageActionForm(ActionForm):
     note = forms.CharField(required=False, label="Resolution note", max_length=2000)
 
 
-REVIEW_FIELDS = ("reviewed_items", "review_outcome", "review_date")
+class ResolveForm(forms.Form):
+    """Resolve one alert: the note, and for an R-01 alert the safety-screen items assessed (v2)."""
 
-
-class AlertForm(forms.ModelForm):  # type: ignore[type-arg]
+    note = forms.CharField(
+        label="Resolution note",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        max_length=2000,
+        error_messages={"required": "Say how the alert was resolved."},
+        help_text="What you did or decided (e.g. phoned the patient, technique reviewed, moved back to treatment).",
+    )
     reviewed_items = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -66,13 +77,9 @@ class AlertForm(forms.ModelForm):  # type: ignore[type-arg]
     )
     review_date = forms.DateField(required=False, label="Assessed on", widget=forms.DateInput(attrs={"type": "date"}))
 
-    class Meta:
-        model = Alert
-        fields = ["status", "resolution_note"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, alert: Alert, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        items = reportable_items(self.instance) if self.instance.pk else []
+        items = reportable_items(alert)
         if items:
             field = self.fields["reviewed_items"]
             assert isinstance(field, forms.MultipleChoiceField)
@@ -82,6 +89,18 @@ class AlertForm(forms.ModelForm):  # type: ignore[type-arg]
             for name in REVIEW_FIELDS:
                 del self.fields[name]
 
+    def clean_note(self) -> str:
+        note = str(self.cleaned_data.get("note") or "").strip()
+        if not note:
+            raise ValidationError("Say how the alert was resolved.")
+        return note
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("reviewed_items") and (not data.get("review_outcome") or not data.get("review_date")):
+            raise ValidationError({"review_outcome": "Give the outcome and the date of the assessment."})
+        return data
+
     def reviews(self) -> list[dict[str, Any]]:
         """The safety-screen reviews to record with the resolution (R-01 alerts)."""
         data = self.cleaned_data
@@ -90,87 +109,38 @@ class AlertForm(forms.ModelForm):  # type: ignore[type-arg]
             for item in data.get("reviewed_items") or ()
         ]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        previous = Alert.objects.values_list("status", flat=True).get(pk=self.instance.pk)
-        status = data.get("status")
-        if previous == Alert.Status.CLEARED and status != previous:
-            raise ValidationError("A cleared alert is closed; later entries raise a new one.")
-        if status == Alert.Status.CLEARED and previous != status:
-            raise ValidationError({"status": "Only the scan clears alerts (R-11); resolve it instead."})
-        if data.get("reviewed_items") and (not data.get("review_outcome") or not data.get("review_date")):
-            raise ValidationError({"review_outcome": "Give the outcome and the date of the assessment."})
-        if previous == Alert.Status.RESOLVED and status != previous:
-            raise ValidationError("A resolved alert cannot be re-opened; later entries raise a new one.")
-        if previous == Alert.Status.ACKNOWLEDGED and status == Alert.Status.OPEN:
-            raise ValidationError({"status": "An acknowledged alert cannot go back to open."})
-        if status == Alert.Status.RESOLVED and previous != status and not (data.get("resolution_note") or "").strip():
-            raise ValidationError({"resolution_note": "Say how the alert was resolved."})
-        return data
+
+REVIEW_FIELDS = ("reviewed_items", "review_outcome", "review_date")
+QUEUE_TITLE = "Alerts: most severe first, then your caseload, then oldest first"
 
 
 @admin.register(Alert)
 class AlertAdmin(ClinicScopedAdmin):
-    form = AlertForm
+    """The queue (most severe, own caseload, oldest first) and the alert page: evidence in words, then triage.
+
+    Triage is by buttons: Acknowledge (one click) and Resolve (a page asking the note, and for R-01 the
+    safety-screen review). The same two actions work in bulk from the queue. Nothing else of an alert is
+    editable: it is the rules' record.
+    """
+
     action_form = TriageActionForm
-    list_display = [
-        "severity_badge",
-        "rule_id",
-        "title",
-        "caseload_ref",
-        "therapist",
-        "status",
-        "raised_at",
-        "last_evidence_at",
-    ]
-    list_display_links = ["rule_id", "title"]
+    change_form_template = "admin/workspace/alert_change_form.html"
+    list_display = ["severity_badge", "patient_name", "rule", "summary", "age", "status", "therapist"]
+    list_display_links = ["rule"]
     list_filter = [QueueFilter, "severity", "rule_id", "status"]
     list_select_related = ["patient", "therapist"]
     search_fields = ["patient__caseload_ref", "rule_id", "title"]
     actions = ["acknowledge", "resolve"]
-    readonly_fields = [
-        "patient_link",
-        "therapist",
-        "rule_id",
-        "title",
-        "qualifier",
-        "severity",
-        "criteria_text",
-        "values_table",
-        "evidence_table",
-        "rationale",
-        "ruleset_version",
-        "thresholds_json",
-        "raised_at",
-        "last_evidence_at",
-        "acknowledged_at",
-        "acknowledged_by",
-        "resolved_at",
-        "resolved_by",
-        "cleared_at",
-        "cleared_by_entry",
-        "reported_late",
-        "escalations",
-        "escalated_at",
-    ]
     fieldsets = [
-        (None, {"fields": ["patient_link", "therapist", "rule_id", "title", "qualifier", "severity", "rationale"]}),
-        ("Evidence", {"fields": ["criteria_text", "values_table", "evidence_table"]}),
+        (None, {"fields": ["patient_link", "rule_line", "severity", "status", "therapist", "raised_at"]}),
+        ("Evidence", {"fields": ["words_html"]}),
+        ("Suggested action", {"fields": ["rationale"]}),
         (
             "Triage",
             {
                 "fields": [
-                    "status",
-                    "resolution_note",
-                    "reviewed_items",
-                    "review_outcome",
-                    "review_date",
-                    "acknowledged_at",
-                    "acknowledged_by",
-                    "resolved_at",
-                    "resolved_by",
-                    "cleared_at",
-                    "cleared_by_entry",
+                    "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "resolution_note",
+                    "cleared_at", "cleared_by_entry",
                 ]
             },
         ),
@@ -179,17 +149,12 @@ class AlertAdmin(ClinicScopedAdmin):
             {
                 "classes": ["collapse"],
                 "fields": [
-                    "ruleset_version",
-                    "thresholds_json",
-                    "raised_at",
-                    "last_evidence_at",
-                    "reported_late",
-                    "escalations",
-                    "escalated_at",
+                    "ruleset_version", "raw_html", "last_evidence_at", "reported_late", "escalations", "escalated_at",
                 ],
             },
         ),
-    ]
+    ]  # fmt: skip
+    readonly_fields = [str(name) for _, opts in fieldsets for name in opts["fields"]]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -198,80 +163,148 @@ class AlertAdmin(ClinicScopedAdmin):
         return False
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        """The safety-screen review fields only on an R-01 alert (the items it reported)."""
-        if obj is not None and reportable_items(obj):
+        """The triage record shows only what happened (who acknowledged, resolved or cleared it, and when)."""
+        if obj is None:
             return self.fieldsets
-        return [
-            (name, {**opts, "fields": [f for f in opts["fields"] if f not in REVIEW_FIELDS]})
-            for name, opts in self.fieldsets
-        ]
+        out = []
+        for name, opts in self.fieldsets:
+            fields = [str(f) for f in opts["fields"]]
+            if name == "Triage":
+                fields = [f for f in fields if getattr(obj, f, None)]
+            if fields:
+                out.append((name, {**opts, "fields": fields}))
+        return out
 
     def get_ordering(self, request: HttpRequest) -> list[Any]:
-        # The changelist puts this ordering (else Meta.ordering) before the queryset's own order_by, so the
-        # caseload-first order must be given here too, as an expression (the annotation does not exist yet).
+        # The changelist puts this ordering before the queryset's own order_by, so the caseload rank is given
+        # here as an expression (an annotation does not exist yet): severity, then own caseload, then oldest.
         profile = staff_profile(request.user)
         if profile is None:
-            return ["severity_rank", "-raised_at"]
+            return ["severity_rank", "raised_at"]
         mine = Case(When(therapist=profile, then=Value(0)), default=Value(1), output_field=IntegerField())
-        return [mine.asc(), "severity_rank", "-raised_at"]
+        return ["severity_rank", mine.asc(), "raised_at"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        return super().changelist_view(request, {"title": QUEUE_TITLE, **(extra_context or {})})
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        alert = self.get_object(request, object_id)
+        context = {
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+            "can_triage": alert.status not in Alert.CLOSED and self.has_change_permission(request, alert),
+            "alert": alert,
+            "title": f"{alert.rule_id} {alert.title}: {alert.patient.first_name} {alert.patient.last_name}",
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def save_model(self, request: HttpRequest, obj: Alert, form: Any, change: bool) -> None:
+        """Nothing of an alert is edited on its page: triage goes through the Acknowledge and Resolve views."""
+
+    def get_urls(self) -> list[URLPattern]:
+        custom = [
+            path(
+                "<path:object_id>/acknowledge/",
+                self.admin_site.admin_view(self.acknowledge_view),
+                name="assessments_alert_acknowledge",
+            ),
+            path(
+                "<path:object_id>/resolve/",
+                self.admin_site.admin_view(self.resolve_view),
+                name="assessments_alert_resolve",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def _triage_target(self, request: HttpRequest, object_id: str) -> Alert:
+        alert = self.get_object(request, object_id)
+        if not self.has_change_permission(request, alert):
+            raise PermissionDenied
+        return alert  # type: ignore[no-any-return]
+
+    def acknowledge_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        alert = self._triage_target(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            alert_acknowledge(alert=alert, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Acknowledged: {alert.rule_id} {alert.title} for {alert.patient}.")
+        return HttpResponseRedirect(reverse("admin:assessments_alert_change", args=[alert.pk]))
+
+    def resolve_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        alert = self._triage_target(request, object_id)
+        form = ResolveForm(request.POST or None, alert=alert)
+        if alert.status in Alert.CLOSED:
+            messages.error(request, f"This alert is {alert.get_status_display().lower()} already.")
+            return HttpResponseRedirect(reverse("admin:assessments_alert_change", args=[alert.pk]))
+        if request.method == "POST" and form.is_valid():
+            try:
+                alert_resolve(alert=alert, by=request.user, note=form.cleaned_data["note"], reviews=form.reviews())
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, f"Resolved: {alert.rule_id} {alert.title} for {alert.patient}.")
+                return HttpResponseRedirect(reverse("admin:assessments_alert_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Resolve {alert.rule_id} {alert.title} for {alert.patient}",
+            "opts": self.model._meta,
+            "original": alert,
+            "alert": alert,
+            "words": alert.words(),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/workspace/alert_resolve.html", context)
 
     @admin.display(description="Severity", ordering="severity_rank")
     def severity_badge(self, obj: Alert) -> str:
-        colours = {"urgent": "#ba2121", "high": "#d97706", "routine": "#417690"}
-        return format_html(
-            '<strong style="color: {}">{}</strong>', colours.get(obj.severity, "#333"), obj.get_severity_display()
-        )
+        return format_html('<span class="ws-badge ws-{}">{}</span>', obj.severity, obj.get_severity_display())
 
-    @admin.display(description="Caseload", ordering="patient__caseload_ref")
-    def caseload_ref(self, obj: Alert) -> str:
-        return obj.patient.caseload_ref
+    @admin.display(description="Patient", ordering="patient__last_name")
+    def patient_name(self, obj: Alert) -> str:
+        return f"{obj.patient.first_name} {obj.patient.last_name}"
+
+    @admin.display(description="Rule", ordering="rule_id")
+    def rule(self, obj: Alert) -> str:
+        return f"{obj.rule_id} {obj.title}"
+
+    @admin.display(description="Rule")
+    def rule_line(self, obj: Alert) -> str:
+        return f"{obj.rule_id} {obj.title} (ruleset core v{obj.ruleset_version})"
+
+    @admin.display(description="Evidence")
+    def summary(self, obj: Alert) -> str:
+        return obj.words().summary
+
+    @admin.display(description="Raised", ordering="raised_at")
+    def age(self, obj: Alert) -> str:
+        local = date_format(timezone.localtime(obj.raised_at), "DATETIME_FORMAT")
+        return format_html('{} ago<div class="ws-sub">{}</div>', timesince(obj.raised_at), local)
 
     @admin.display(description="Patient")
     def patient_link(self, obj: Alert) -> str:
         url = reverse("admin:patients_patient_change", args=[obj.patient_id])
         return format_html('<a href="{}">{}</a>', url, obj.patient)
 
-    @admin.display(description="Criteria met")
-    def criteria_text(self, obj: Alert) -> str:
-        items = ((c["code"], c["text"]) for c in obj.criteria_described())
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>({}) {}</li>", items))
+    @admin.display(description="In words")
+    def words_html(self, obj: Alert) -> str:
+        return render_to_string("admin/workspace/alert_words.html", {"words": obj.words(), "alert": obj})
 
-    @admin.display(description="Values")
-    def values_table(self, obj: Alert) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.values, indent=2, sort_keys=True))
-
-    @admin.display(description="Evidence entries")
-    def evidence_table(self, obj: Alert) -> str:
-        rows = (
-            (
-                e.get("kind"),
-                e.get("entry_id") or "-",
-                e.get("local_date"),
-                ", ".join(f"{k}={v}" for k, v in (e.get("values") or {}).items()),
-            )
-            for e in obj.evidence
-        )
+    @admin.display(description="Raw values (as judged)")
+    def raw_html(self, obj: Alert) -> str:
+        raw = {"criteria": obj.criteria, "values": obj.values, "evidence": obj.evidence, "thresholds": obj.thresholds}
         return format_html(
-            "<table><tr><th>Kind</th><th>Entry</th><th>Date</th><th>Values</th></tr>{}</table>",
-            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+            "<details><summary>Show the raw values</summary><pre>{}</pre></details>",
+            json.dumps(raw, indent=2, sort_keys=True),
         )
-
-    @admin.display(description="Thresholds")
-    def thresholds_json(self, obj: Alert) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.thresholds, indent=2, sort_keys=True))
-
-    def save_model(self, request: HttpRequest, obj: Alert, form: Any, change: bool) -> None:
-        """Status changes go through the triage services; nothing else of an alert is editable."""
-        current = Alert.objects.get(pk=obj.pk)
-        if obj.status == Alert.Status.ACKNOWLEDGED and current.status == Alert.Status.OPEN:
-            alert_acknowledge(alert=current, by=request.user)
-        elif obj.status == Alert.Status.RESOLVED and current.status != Alert.Status.RESOLVED:
-            alert_resolve(
-                alert=current,
-                by=request.user,
-                note=form.cleaned_data.get("resolution_note", ""),
-                reviews=form.reviews(),
-            )
 
     @admin.action(description="Acknowledge selected alerts", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
@@ -292,6 +325,14 @@ class AlertAdmin(ClinicScopedAdmin):
             alert_resolve(alert=alert, by=request.user, note=note)
             done += 1
         self.message_user(request, f"Resolved {done} alert(s).", messages.SUCCESS)
+
+
+def _add_errors(form: forms.Form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
 
 
 @admin.register(OutgoingEmail)

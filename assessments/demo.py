@@ -2,20 +2,23 @@
 
 The newest entries carry the pattern, so the first scan after ``make run`` raises one alert per pattern:
 stiffening back (R-03), one-sided thigh ache not eased by stretching (R-04), neck strain during core work
-(R-05), returning pain (R-06) and a red flag (R-01). Entries are written unscanned, as if just submitted.
+(R-05), returning pain (R-06) and a red flag (R-01). Entries are written unscanned, as if just submitted, each
+with the phase of its day (from the enrollment's phase history, as the submit service stores it): the sessions
+before a move to stabilization carry the treatment phase.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.utils import timezone
 
 from assessments import questionnaires as q
 from assessments.models import Entry
+from assessments.services import phase_on
 from patients.models import Patient
-from programs.models import Enrollment
+from programs.models import Enrollment, PhaseTransition
 
 QUIET_SESSION: dict[str, Any] = {
     "session_completed": "full",
@@ -118,6 +121,11 @@ def history_create(*, patient: Patient, enrollment: Enrollment, pattern: str) ->
     days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
     session_days = [d for d in days if d.weekday() in SESSION_WEEKDAYS]
     tail = PATTERNS[pattern]
+    transitions = list(PhaseTransition.objects.filter(enrollment=enrollment))
+
+    def phase(day: date) -> str:
+        return phase_on(day, transitions, enrollment.phase)
+
     rows: list[Entry] = []
     for index, day in enumerate(session_days):
         at = datetime.combine(day, time(18, 30), tzinfo=tz)
@@ -127,7 +135,7 @@ def history_create(*, patient: Patient, enrollment: Enrollment, pattern: str) ->
         answers = dict(QUIET_SESSION)
         if from_end <= len(tail):
             answers.update(tail[len(tail) - from_end])
-        rows.append(_entry(patient, enrollment, q.POST_WORKOUT, at, answers))
+        rows.append(_entry(patient, enrollment, phase(day), q.POST_WORKOUT, at, answers))
     for day in days:
         if day.weekday() != 0:
             continue
@@ -135,16 +143,18 @@ def history_create(*, patient: Patient, enrollment: Enrollment, pattern: str) ->
         answers = dict(QUIET_WEEKLY)
         if day > today - timedelta(days=7):
             answers.update(WEEKLY_PATTERNS.get(pattern, {}))
-        rows.append(_entry(patient, enrollment, q.WEEKLY, min(at, now), answers))
+        rows.append(_entry(patient, enrollment, phase(day), q.WEEKLY, min(at, now), answers))
     Entry.objects.bulk_create(rows)
     return len(rows)
 
 
-def _entry(patient: Patient, enrollment: Enrollment, kind: str, at: datetime, answers: dict[str, Any]) -> Entry:
+def _entry(
+    patient: Patient, enrollment: Enrollment, phase: str, kind: str, at: datetime, answers: dict[str, Any]
+) -> Entry:
     return Entry(
         patient=patient,
         enrollment=enrollment,
-        phase=enrollment.phase,
+        phase=phase,
         kind=kind,
         occurred_at=at,
         questionnaire_version=q.QUESTIONNAIRE_VERSION,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from assessments import questionnaires as q
@@ -17,7 +20,7 @@ from assessments import rules
 from assessments.loader import latest_reviews
 from assessments.models import Entry, RedFlagReport, SafetyScreenReview
 from patients.models import Patient
-from programs.models import Enrollment
+from programs.models import Enrollment, PhaseTransition
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +52,22 @@ def assessment_submit(
     occurred = _check_occurred_at(occurred_at, now)
     if patient.status != Patient.Status.ACTIVE:
         raise ValidationError(ValidationError("You have been discharged; contact your clinic.", code="discharged"))
-    enrollment = Enrollment.objects.filter(patient=patient, active=True).only("id", "phase").first()
+    enrollment = (
+        Enrollment.objects.filter(patient=patient, active=True)
+        .annotate(clinic_timezone=F("patient__clinic__timezone"))
+        .only("id", "phase", "phase_since")
+        .first()
+    )
     if enrollment is None:
         raise ValidationError(
             ValidationError("You are not enrolled in a program yet; contact your clinic.", code="not_enrolled")
         )
+    clinic_tz = ZoneInfo(enrollment.clinic_timezone)  # type: ignore[attr-defined]  # the annotation above
     with transaction.atomic():
         entry = Entry.objects.create(
             patient=patient,
             enrollment=enrollment,
-            phase=enrollment.phase,
+            phase=_phase_at(enrollment, occurred.astimezone(clinic_tz).date()),
             kind=kind,
             occurred_at=occurred,
             questionnaire_version=q.QUESTIONNAIRE_VERSION,
@@ -67,6 +76,30 @@ def assessment_submit(
         transaction.on_commit(lambda: scan_request(patient_id=patient.pk), robust=True)
     items = {name: list(answers.get(name) or ()) for name in RED_FLAG_FIELDS}
     return Submitted(entry=entry, advice=_red_flag_advice(patient, items, occurred))
+
+
+def _phase_at(enrollment: Enrollment, day: date) -> str:
+    """The enrollment's phase on ``day`` (clinic-local): the current phase from ``phase_since`` on, the phase
+    history before it (a late entry backdated before a transition gets the phase it was made in).
+
+    Only an entry dated before ``phase_since`` costs a query (the enrollment's transitions).
+    """
+    if day >= enrollment.phase_since:
+        return enrollment.phase
+    return phase_on(day, PhaseTransition.objects.filter(enrollment=enrollment), enrollment.phase)
+
+
+def phase_on(day: date, transitions: Iterable[PhaseTransition], current: str) -> str:
+    """The phase of an enrollment on ``day`` from its phase history, as the entries changelist derives it.
+
+    The ``to_phase`` of the latest transition effective on or before ``day`` (the latest recorded on a
+    shared date), else the ``from_phase`` of the first transition after it, else ``current`` (no history).
+    """
+    ordered = sorted(transitions, key=lambda t: (t.effective_date, t.pk or 0))
+    before = [t for t in ordered if t.effective_date <= day]
+    if before:
+        return before[-1].to_phase
+    return ordered[0].from_phase if ordered else current
 
 
 def _check_occurred_at(occurred_at: datetime | None, now: datetime) -> datetime:

@@ -77,6 +77,9 @@ _FEATURE_WORDS: Final[Mapping[str, str]] = {
     "numbness": "numbness",
     "pins_needles": "pins and needles",
 }
+# The summary names at most this many criteria; the side of a one-sided rule is said first, not per entry.
+SUMMARY_PARTS: Final = 2
+_SIDE_KEYS: Final = frozenset({"thigh_symptoms", "side"})
 _DAYS: Final = re.compile(r"(\d+) d\b")
 _KIND_WORDS: Final[Mapping[str, str]] = {
     q.POST_WORKOUT: "after a workout",
@@ -147,8 +150,12 @@ def _summary(rule_id: str, qualifier: str, values: Mapping[str, Any], codes: Ite
         where = _day(values.get("date"))
         text = f"{items} reported on {where}" if where else f"{items} reported"
     else:
-        parts = [_criterion_facts(values.get(code), counted, short=True) for code in codes]
-        text = "; ".join(dict.fromkeys(p for p in parts if p))
+        parts = list(
+            dict.fromkeys(p for p in (_criterion_facts(values.get(c), counted, short=True) for c in codes) if p)
+        )
+        text = "; ".join(parts[:SUMMARY_PARTS])
+        if len(parts) > SUMMARY_PARTS:
+            text += f" (and {len(parts) - SUMMARY_PARTS} more)"
         if qualifier in ("left", "right"):
             text = f"{qualifier} leg: {text}"
     flags = [str(f) for f in values.get("flags") or ()]
@@ -232,7 +239,7 @@ def _count_facts(data: Mapping[str, Any], counted: set[Any], *, short: bool) -> 
 
 def _hit_answers(hits: Sequence[Mapping[str, Any]]) -> str:
     """What the counted entries answered: ``stiffness compared with before the workout: Stiffer``."""
-    keys = [k for k in hits[0] if k not in _QUIET]
+    keys = [k for k in hits[0] if k not in _QUIET and k not in _SIDE_KEYS]
     parts = []
     for key in keys:
         given = [p.get(key) for p in hits if p.get(key) not in (None, [])]

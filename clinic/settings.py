@@ -111,7 +111,7 @@ SITE_URL = _read("SITE_URL", _url_with_scheme("http", "https"), "http://127.0.0.
 
 # --- Applications --------------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "clinic.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

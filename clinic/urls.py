@@ -6,10 +6,6 @@ from django.views.generic import RedirectView
 
 from clinic.health import health
 
-admin.site.site_header = "Clinic back-pain programme"
-admin.site.site_title = "Clinic admin"
-admin.site.index_title = "Caseload and alerts"
-
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),

@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from assessments import charts
 from assessments.models import Alert
 from clinic.admin_scoping import ClinicScopedAdmin, DefaultedListFilter
 from clinic.formatting import value_lines
@@ -52,6 +53,7 @@ class ClinicAdmin(ClinicScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A new clinic belongs to no clinic administrator: only superusers create clinics.
         return bool(request.user.is_superuser)
+
     list_display = ["name", "timezone", "digest_hour", "weekdays", "email_high_immediately"]
     search_fields = ["name"]
 
@@ -166,14 +168,7 @@ class OpenAlertInline(admin.TabularInline):  # type: ignore[type-arg]
 
     @admin.display(description="Evidence")
     def evidence_summary(self, obj: Alert) -> str:
-        return format_html_join(
-            "",
-            "<div>{} {}: {}</div>",
-            (
-                (e.get("local_date"), e.get("kind"), ", ".join(f"{k}={v}" for k, v in (e.get("values") or {}).items()))
-                for e in obj.evidence
-            ),
-        )
+        return obj.words().summary
 
 
 class PatientForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -208,6 +203,25 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
     readonly_fields = ["caseload_ref", "portal_account", "phase_history", "transition_link"]
     actions = ["send_invitation"]
     show_auditlog_history_link = True
+    change_form_template = "admin/workspace/patient_change_form.html"
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The clinical picture first: trend charts over 30 / 90 / 365 days and the timeline, then the details."""
+        patient = self.get_object(request, object_id)
+        enrollment = Enrollment.objects.filter(patient=patient, active=True).first()
+        days = charts.range_days(request.GET.get("days"))
+        picture = charts.clinical_picture(
+            patient=patient, days=days, today=_clinic_today(patient), enrollment=enrollment
+        )
+        context = {
+            "picture": picture,
+            "ranges": charts.RANGES,
+            "title": f"{patient.first_name} {patient.last_name} ({patient.caseload_ref})",
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         filters: list[Any] = [CaseloadFilter, "status", "enrollments__phase"]

@@ -1,0 +1,42 @@
+"""The admin site of the clinic: its landing page is the therapist's attention view, not Django's app list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from assessments import workspace
+
+
+class ClinicAdminSite(admin.AdminSite):
+    site_header = "Clinic back-pain programme"
+    site_title = "Clinic admin"
+    index_title = "Needs attention"
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        """What needs acting on now: open alerts most severe first, then the patients to look at."""
+        now = timezone.now()
+        user = request.user
+        context = {
+            **self.each_context(request),
+            "title": self.index_title,
+            "subtitle": None,
+            "app_list": self.get_app_list(request),
+            "rows": workspace.attention_rows(user, now),
+            "counts": workspace.severity_counts(user),
+            "quiet": workspace.quiet_patients(user, now),
+            "low_adherence": workspace.low_adherence(user, now),
+            "phase_review": workspace.phase_review_due(user, timezone.localdate()),
+            "limits": {
+                "quiet_days": workspace.QUIET_DAYS,
+                "adherence_days": workspace.ADHERENCE_DAYS,
+                "attention": workspace.ATTENTION_LIMIT,
+            },
+            **(extra_context or {}),
+        }
+        request.current_app = self.name
+        return TemplateResponse(request, "admin/workspace/attention.html", context)
