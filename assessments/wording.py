@@ -434,3 +434,64 @@ def _day(value: Any) -> str:
     except ValueError:
         return str(value)
     return f"{day:%a} {day.day} {day:%b}"
+
+
+# --- the readiness check -------------------------------------------------------------------------------------
+
+_READINESS_KEYS: Final[Mapping[str, str]] = {
+    "unresolved_alerts": "unresolved urgent or high alerts",
+    "red_flags": "red flags",
+    "window_days": "looked back (days)",
+    "at_most": "back pain passes at or below",
+    "leg_pain_at_most": "leg pain passes at or below",
+    "consecutive": "consecutive weeklies needed",
+    "weeklies_needed": "weeklies needed",
+    "odi_at_most": "ODI passes at or below",
+    "psfs_at_least": "PSFS passes at or above",
+    "odi": "ODI (clinician)",
+    "psfs_weekly": "PSFS (weekly)",
+    "psfs_clinician": "PSFS (clinician)",
+    "therapist_rating": "your rating",
+    "neuro_screen_clear": "neurological screen clear",
+    "sessions_in_window": "sessions in the window",
+    "entries_with_features": "entries with neural features",
+    "series": "weeklies",
+    "mean": "mean",
+    "score": "score",
+    "side": "side",
+    "items": "items",
+    "qualifier": "side or kind",
+    "severity": "severity",
+}
+_IDS: Final = frozenset({"entry_id", "entry_ids", "dates", "date", "kind"})
+
+
+def readiness_words(values: Mapping[str, Any]) -> list[str]:
+    """A readiness criterion's values, one line each in words (``Weeklies: Mon 30 Nov back pain ... 2/10``)."""
+    lines = []
+    for key, value in values.items():
+        label = _READINESS_KEYS.get(key) or _key_words(key)
+        lines.append(f"{label[:1].upper()}{label[1:]}: {_readiness_value(key, value)}")
+    return lines
+
+
+def _readiness_value(key: str, value: Any) -> str:
+    if value is None:
+        return "not given yet" if key in ("therapist_rating", "neuro_screen_clear") else "none recorded"
+    if isinstance(value, Mapping):
+        return _pairs(value)
+    if isinstance(value, list):
+        if not value:
+            return "none"
+        return "; ".join(_pairs(v) if isinstance(v, Mapping) else _value_words("", v) for v in value)
+    return _value_words(key, value)
+
+
+def _pairs(point: Mapping[str, Any]) -> str:
+    day = _day(point.get("date"))
+    pairs = ", ".join(
+        f"{_READINESS_KEYS.get(k) or _key_words(k)} {_value_words(k, v)}"
+        for k, v in point.items()
+        if k not in _IDS and v not in (None, [])
+    )
+    return f"{day}: {pairs}" if day and pairs else day or pairs

@@ -17,8 +17,8 @@ from django.utils.html import format_html, format_html_join
 
 from assessments import charts
 from assessments.models import Alert
+from assessments.wording import readiness_words
 from clinic.admin_scoping import ClinicScopedAdmin, DefaultedListFilter
-from clinic.formatting import value_lines
 from patients.models import Clinic, Invitation, Patient, Therapist, staff_clinic_id, staff_profile
 from patients.services import invitation_issue
 from programs.admin import ENROLLMENT_FIELDS
@@ -349,9 +349,9 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
                     by=request.user,
                     reason=data["reason"],
                     effective_date=data["effective_date"],
-                    irritability_low=data["irritability_low"],
-                    neuro_screen_clear=data["neuro_screen_clear"],
-                    motor_control_ok=data["motor_control_ok"],
+                    irritability_low=data.get("irritability_low"),
+                    neuro_screen_clear=data.get("neuro_screen_clear"),
+                    motor_control_ok=data.get("motor_control_ok"),
                 )
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
@@ -371,17 +371,24 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
                 neuro_screen_clear=ratings.get("neuro_screen_clear"),
                 motor_control_ok=ratings.get("motor_control_ok"),
             )
-        if readiness is not None:
             for criterion in readiness["criteria"]:
-                criterion["value_lines"] = value_lines(criterion["values"])
+                criterion["value_lines"] = readiness_words(criterion["values"])
+        open_alerts = list(
+            Alert.objects.filter(patient=patient)
+            .exclude(status__in=Alert.CLOSED)
+            .order_by("severity_rank", "raised_at")
+        )
+        name = f"{patient.first_name} {patient.last_name}"
         context = {
             **self.admin_site.each_context(request),
             "readiness": readiness,
-            "title": f"Move {patient.caseload_ref} to another phase",
+            "title": f"Move {name} ({patient.caseload_ref}) to another phase",
             "opts": self.model._meta,
             "original": patient,
             "patient": patient,
+            "patient_name": name,
             "enrollment": enrollment,
+            "open_alerts": [(alert, alert.words().summary) for alert in open_alerts],
             "form": form,
         }
         return TemplateResponse(request, "admin/patients/patient/transition.html", context)
@@ -389,6 +396,9 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
 
 def _clinic_today(patient: Patient) -> Any:
     return timezone.localdate(timezone=patient.clinic.tz)
+
+
+RATING_FIELDS = ("irritability_low", "neuro_screen_clear", "motor_control_ok")
 
 
 class TransitionForm(forms.Form):
@@ -413,6 +423,21 @@ class TransitionForm(forms.Form):
         assert isinstance(to_phase, forms.ChoiceField)
         to_phase.choices = [(p.value, p.label) for p in Phase if p.value != current_phase]
         self.fields["effective_date"].initial = today
+        if current_phase != Phase.TREATMENT:
+            # The ratings belong to the readiness check treatment -> stabilization: not asked for other moves.
+            for name in RATING_FIELDS:
+                del self.fields[name]
+        else:
+            for name in RATING_FIELDS:
+                self.fields[name].help_text = (
+                    f"{self.fields[name].help_text} For the move to core stabilization.".strip()
+                )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("to_phase") == Phase.TREATMENT and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why the patient goes back to treatment (the alerts or findings).")
+        return data
 
 
 @admin.register(Invitation)

@@ -56,6 +56,8 @@ def enrollment_transition(
                 neuro_screen_clear=neuro_screen_clear,
                 motor_control_ok=motor_control_ok,
             )
+        if to_phase == Phase.TREATMENT and not reason:
+            raise ValidationError({"reason": "Say why the patient goes back to treatment (the alerts or findings)."})
         if _has_unmet_criterion(snapshot) and not reason:
             raise ValidationError({"reason": "The readiness check is not fully met: record the reason for moving now."})
         transition = PhaseTransition.objects.create(

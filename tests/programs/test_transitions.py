@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from programs.models import Enrollment, Phase, PhaseTransition
 from programs.services import enrollment_transition
+from tests.assessments.factories import AlertFactory
 from tests.factories import OutcomeScoreFactory
 from tests.patients.helpers import changeform_data
 
@@ -85,7 +86,7 @@ def test_transition_takes_effect_today_by_default_in_the_clinics_time_zone(world
     enrollment = world.foreign_patient.enrollments.get()
 
     transition = enrollment_transition(
-        enrollment=enrollment, to_phase=Phase.TREATMENT, by=world.outsider.user, reason=""
+        enrollment=enrollment, to_phase=Phase.TREATMENT, by=world.outsider.user, reason="Pain back after the fall"
     )
 
     assert transition.effective_date == TODAY
@@ -272,12 +273,50 @@ def test_posting_the_move_page_moves_the_patient_and_records_the_transition(clie
     assert (transition.from_phase, transition.to_phase) == (Phase.STABILIZATION, Phase.TREATMENT)
     assert transition.by == world.colleague.user
     assert transition.reason == "Flare-up after lifting at work"
+    # The readiness ratings belong to the move into stabilization: not asked for a move back, not stored.
     assert (transition.irritability_low, transition.neuro_screen_clear, transition.motor_control_ok) == (
-        False,
-        True,
+        None,
+        None,
         None,
     )
     assert "Flare-up after lifting at work" in response.content.decode()  # the phase history on the patient page
+
+
+def test_a_move_back_to_treatment_shows_the_open_alerts_and_requires_a_reason(client: Any, world: Any) -> None:
+    alert = AlertFactory(patient=world.patient, rule_id="R-06")
+    client.force_login(world.therapist.user)
+
+    page = client.get(transition_url(world.patient))
+    content = page.content.decode()
+    assert "Open alerts that may prompt a move back to treatment" in content
+    assert f'href="/admin/assessments/alert/{alert.pk}/change/"' in content
+    assert alert.words().summary in content
+    assert "Maria Lopez" in content  # the page names the patient
+    assert set(page.context["form"].fields) == {"to_phase", "effective_date", "reason"}  # no readiness ratings
+
+    refused = client.post(transition_url(world.patient), {"to_phase": Phase.TREATMENT, "effective_date": "2026-03-08"})
+
+    assert refused.status_code == 200
+    assert refused.context["form"].errors["reason"] == [
+        "Say why the patient goes back to treatment (the alerts or findings)."
+    ]
+    assert world.patient.enrollments.get().phase == Phase.STABILIZATION
+
+
+def test_the_move_into_stabilization_asks_the_ratings_and_colours_each_criterion(client: Any, world: Any) -> None:
+    Enrollment.objects.filter(patient=world.patient).update(phase=Phase.TREATMENT)
+    client.force_login(world.therapist.user)
+
+    page = client.get(transition_url(world.patient))
+
+    assert {"irritability_low", "neuro_screen_clear", "motor_control_ok"} <= set(page.context["form"].fields)
+    content = page.content.decode()
+    assert content.count('class="ws-criterion"') == 7
+    assert 'data-status="unknown"' in content  # the therapist's ratings, not given yet
+    assert '<span class="ws-unknown">Unknown</span>' in content
+    assert "Your rating: not given yet" in content  # the values in words
+    table = content[content.index('id="readiness"') :]
+    assert "{" not in table[: table.index("</table>")]
 
 
 def test_move_page_rerenders_with_the_services_error(client: Any, world: Any) -> None:
