@@ -203,7 +203,8 @@ def clinical_picture(*, patient: Patient, days: int, today: date, enrollment: An
 
 def _marker(alert: Alert, tz: Any) -> dict[str, Any]:
     return {
-        "x": _ms(alert.raised_at.astimezone(tz).date()),
+        # On the day of its newest evidence (what the chart shows), else the day it was raised.
+        "x": _ms((alert.last_evidence_at or alert.raised_at).astimezone(tz).date()),
         "rule": alert.rule_id,
         "title": alert.title,
         "severity": alert.severity,

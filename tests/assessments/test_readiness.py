@@ -68,8 +68,10 @@ def test_the_move_page_shows_each_readiness_criterion_as_pass_fail_or_unknown(
     assert "Readiness check: treatment" in page
     for label in ("No unresolved urgent or high alert", "Weekly back pain &lt;= 3", "Motor control"):
         assert label in page
-    for status in ("pass", "fail", "unknown"):
-        assert f"<strong>{status}</strong>" in page
+    for status in ("pass", "fail", "unknown"):  # each result coloured by its class
+        assert f'<span class="ws-{status}">{status.capitalize()}</span>' in page
+        assert f'data-status="{status}"' in page
+    assert "Unresolved urgent or high alerts: rule R-03, severity high" in page  # the values in words
 
 
 def test_the_move_page_of_a_patient_in_stabilization_shows_no_readiness_check(client: Any, world: Any) -> None:

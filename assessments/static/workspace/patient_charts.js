@@ -48,7 +48,8 @@
     datasets.push({
       type: "scatter",
       label: "Alerts",
-      data: spec.alerts.map(function (a) { return { x: a.x, y: spec.yMax, alert: a }; }),
+      data: spec.alerts.map(function (a) { return { x: a.x, y: spec.yMax * 0.95, alert: a }; }),
+      clip: false,
       pointStyle: "triangle",
       rotation: 180,
       pointRadius: 7,
@@ -65,6 +66,7 @@
         responsive: true,
         maintainAspectRatio: false,
         parsing: false,
+        layout: { padding: { top: 8, right: 10 } },
         scales: {
           x: {
             type: "linear",
