@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
@@ -463,3 +465,23 @@ def test_the_patient_page_lists_the_open_alerts_with_their_evidence(client: Any,
     open_alerts = page[page.index("Open alerts") :]
     assert stiffening.words().summary in open_alerts
     assert "Neck strain during core work" not in open_alerts  # resolved: in the timeline, not among the open
+
+
+def test_the_alert_and_resolve_pages_cost_the_same_queries_with_more_evidence(client: Any, world: Any) -> None:
+    def evidence(n: int) -> list[dict[str, Any]]:
+        return [
+            {"kind": "post_workout", "entry_id": i, "occurred_at": None, "local_date": "2026-06-16",
+             "values": {"stiffness_change": "stiffer", "back_stiffness_now": 5}}
+            for i in range(n)
+        ]  # fmt: skip
+
+    small = AlertFactory(patient=world.patient, evidence=evidence(1))
+    large = AlertFactory(patient=world.other_patient, rule_id="R-06", evidence=evidence(40))
+    client.force_login(world.therapist.user)
+    for url in (change_url, lambda a: f"{QUEUE}{a.pk}/resolve/"):
+        client.get(url(small))
+        with CaptureQueriesContext(connection) as few:
+            assert client.get(url(small)).status_code == 200
+        with CaptureQueriesContext(connection) as many:
+            assert client.get(url(large)).status_code == 200
+        assert len(many.captured_queries) == len(few.captured_queries)

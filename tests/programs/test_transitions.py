@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from programs.models import Enrollment, Phase, PhaseTransition
 from programs.services import enrollment_transition
@@ -457,3 +459,18 @@ def test_audit_history_page_of_a_patient_is_read_only_for_the_clinic(client: Any
     content = response.content.decode()
     assert "Mariana" in content
     assert client.get("/admin/auditlog/logentry/").status_code == 403  # a therapist has no log browser
+
+
+def test_the_move_page_costs_the_same_queries_with_more_open_alerts(client: Any, world: Any) -> None:
+    client.force_login(world.therapist.user)
+    AlertFactory(patient=world.patient, rule_id="R-06")
+    client.get(transition_url(world.patient))
+    with CaptureQueriesContext(connection) as few:
+        client.get(transition_url(world.patient))
+    for i in range(10):
+        AlertFactory(patient=world.patient, rule_id="R-04", qualifier=f"side{i}")
+
+    with CaptureQueriesContext(connection) as many:
+        client.get(transition_url(world.patient))
+
+    assert len(many.captured_queries) == len(few.captured_queries)
