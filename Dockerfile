@@ -28,4 +28,4 @@ USER clinic
 RUN SECRET_KEY=collectstatic-build-only DJANGO_ENV=development python manage.py collectstatic --noinput
 
 EXPOSE 8000
-CMD ["gunicorn", "clinic.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "python:clinic.gunicorn_conf", "clinic.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -20,10 +20,10 @@ migrate: $(STAMP)
 seed: migrate
 	$(BIN)/python manage.py seed_demo --quiet-logins
 
-## run: install, migrate, load the demo clinic, then run web + worker + beat until Ctrl-C
+## run: install, migrate, load the demo clinic, then run web + scan worker + email worker + beat until Ctrl-C
 run: seed
 	@echo ""
-	@echo "The clinic backend is starting: web, worker and beat (Ctrl-C stops all three)."
+	@echo "The clinic backend is starting: web, scan worker, email worker and beat (Ctrl-C stops all four)."
 	@$(BIN)/python manage.py seed_demo
 	@echo ""
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile

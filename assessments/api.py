@@ -26,7 +26,7 @@ from assessments.serializers import (
     TrendsSerializer,
 )
 from assessments.services import assessment_submit, red_flag_report_store
-from clinic.api.permissions import IsPatient, patient_of
+from clinic.api.permissions import IsPatient, ObjectScopeFirst, patient_of
 from programs.models import Enrollment
 
 
@@ -58,6 +58,7 @@ class EntryFilter(django_filters.FilterSet):
 
 
 class AssessmentViewSet(
+    ObjectScopeFirst,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -70,6 +71,11 @@ class AssessmentViewSet(
 
     def get_queryset(self) -> QuerySet[Entry]:
         return Entry.objects.visible_to(self.request.user).order_by("-occurred_at", "-id")
+
+    def object_scope(self) -> QuerySet[Entry]:
+        """A patient's own entries; staff reach no entry through this patient endpoint."""
+        patient = patient_of(self.request.user)
+        return Entry.objects.filter(patient=patient) if patient is not None else Entry.objects.none()
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:  # type: ignore[type-arg]
         return EntryInputSerializer if self.action == "create" else EntryOutputSerializer

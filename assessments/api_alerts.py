@@ -17,7 +17,7 @@ from assessments import questionnaires as q
 from assessments.alerts import alert_acknowledge, alert_resolve
 from assessments.models import Alert, SafetyScreenReview, Severity
 from clinic.api.fields import StrictCharField, StrictSerializerMixin
-from clinic.api.permissions import IsTherapist
+from clinic.api.permissions import IsTherapist, ObjectScopeFirst, is_staff_member
 
 
 class CriterionOut(serializers.Serializer):  # type: ignore[type-arg]
@@ -92,12 +92,16 @@ class AlertFilter(django_filters.FilterSet):
         fields = ["status", "severity", "patient"]
 
 
-class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class AlertViewSet(ObjectScopeFirst, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
     """Alerts of the caller's clinic, most severe first. Another clinic's alert is a 404."""
 
     permission_classes = [IsTherapist]
     serializer_class = AlertOut
     filterset_class = AlertFilter
+
+    def object_scope(self) -> QuerySet[Alert]:
+        user = self.request.user
+        return Alert.objects.visible_to(user) if is_staff_member(user) else Alert.objects.none()
 
     def get_queryset(self) -> QuerySet[Alert]:
         return (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -12,15 +13,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assessments.fhir import patient_bundle
-from clinic.api.permissions import IsTherapist
+from clinic.api.permissions import IsTherapist, ObjectScopeFirst, is_staff_member
 from patients.models import Patient
 
 
-class PatientFhirView(APIView):
+class PatientFhirView(ObjectScopeFirst, APIView):
     permission_classes = [IsTherapist]
+
+    def object_scope(self) -> QuerySet[Patient]:
+        user = self.request.user
+        return Patient.objects.visible_to(user) if is_staff_member(user) else Patient.objects.none()
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="FHIR R4 Bundle of one patient")
     def get(self, request: Request, pk: Any) -> Response:
         """Patient, a QuestionnaireResponse per entry, an Observation per scored value, a Flag per open alert."""
-        patient = get_object_or_404(Patient.objects.visible_to(request.user), pk=pk)
+        patient = self.scoped_object or get_object_or_404(Patient.objects.visible_to(request.user), pk=pk)
         return Response(patient_bundle(patient=patient), content_type="application/fhir+json")

@@ -417,7 +417,8 @@ class OutgoingEmail(models.Model):
     """The email outbox: written in the same transaction as its alert or digest, sent by a worker.
 
     QUEUED -> SENDING (claimed by compare-and-swap) -> SENT, or RETRY with backoff, or FAILED after the
-    last attempt. A row left in SENDING by a crash is reported by the sweep, never silently re-sent.
+    last attempt. A row left in SENDING past its lease (its worker died) is resent once by the sweep, with the
+    same Message-ID (OUTBOX_LEASE_SECONDS).
     """
 
     class Status(models.TextChoices):

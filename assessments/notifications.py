@@ -49,9 +49,13 @@ def _alert_context(alert: Alert, patient: Patient) -> dict[str, Any]:
 def _write(
     *, key: str, clinic: Clinic, to: str, subject: str, context: dict[str, Any], template: str
 ) -> OutgoingEmail | None:
-    """Write one outbox row; None when the key exists already (the email was queued before)."""
+    """Write one outbox row from the templates; None when the key exists already (queued before)."""
     text = render_to_string(f"assessments/email/{template}.txt", context)
     html = render_to_string(f"assessments/email/{template}.html", context)
+    return _create(key=key, clinic=clinic, to=to, subject=subject, text=text, html=html)
+
+
+def _create(*, key: str, clinic: Clinic, to: str, subject: str, text: str, html: str) -> OutgoingEmail | None:
     try:
         with transaction.atomic():
             return OutgoingEmail.objects.create(
@@ -65,6 +69,26 @@ def _write(
             )
     except IntegrityError:
         return None
+
+
+def queue_email(*, key: str, clinic: Clinic, to: str, subject: str, text: str, html: str = "") -> OutgoingEmail | None:
+    """Queue any email through the outbox (written in the caller's transaction, sent after commit; the sweep
+    sends it if the broker lost the message). None when ``key`` was queued before: each key is sent once."""
+    email = _create(key=key, clinic=clinic, to=to, subject=subject, text=text, html=html)
+    if email is not None:
+        from assessments.tasks import send_email
+
+        email_id = email.pk
+        transaction.on_commit(lambda: _publish(send_email, email_id), robust=True)
+    return email
+
+
+def _publish(task: Any, *args: Any) -> None:
+    """Publish a send; a broker that is down is logged and left to the outbox sweep."""
+    try:
+        task.delay(*args)
+    except Exception:  # the sweep sends what was not published
+        logger.warning("could not publish %s; the outbox sweep will send it", task.name, exc_info=True)
 
 
 def queue_alert_email(*, alert: Alert, patient: Patient, escalation: bool = False) -> OutgoingEmail | None:

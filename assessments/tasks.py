@@ -1,4 +1,8 @@
-"""Celery tasks: thin interfaces that take ids, call one service, and are safe to run twice."""
+"""Celery tasks: thin interfaces that take ids, call one service, and are safe to run twice.
+
+The tasks that talk to the SMTP server (send_email, sweep_outbox, send_digests, send_reminders) are routed to
+the "email" queue (CELERY_TASK_ROUTES), which its own worker consumes: a hanging server never delays a scan.
+"""
 
 from __future__ import annotations
 
@@ -65,6 +69,7 @@ def send_email(email_id: int) -> str:
 
 @shared_task(name="assessments.sweep_outbox")
 def sweep_outbox() -> dict[str, Any]:
+    """Every 15 s: send what is due, and resend once what a dead worker left in sending past its lease."""
     sweep = outbox_sweep()
     for email_id in sweep.due:
         outbox_send(email_id=email_id)

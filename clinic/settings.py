@@ -139,6 +139,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "clinic.middleware.ClinicTimezoneMiddleware",
+    # A query parameter of the API that is not UTF-8 text is a 400 naming it.
+    "clinic.api.middleware.UnencodableQueryMiddleware",
     # Last, so that a lockout raised during authentication becomes a 429 (admin login included).
     "axes.middleware.AxesMiddleware",
 ]
@@ -225,6 +227,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 INVITATION_TTL = timedelta(days=7)
+# A password-reset link works once (Django's token changes with the password) and for this long.
+PASSWORD_RESET_TIMEOUT = 2 * 3600
 
 # --- Portal API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -233,7 +237,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only; a string that cannot be encoded (a lone surrogate) is a 400 naming its field.
+    "DEFAULT_PARSER_CLASSES": ["clinic.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "clinic.api.pagination.PagePagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -246,6 +251,9 @@ REST_FRAMEWORK = {
         "anon": _read("THROTTLE_ANON", _rate, "60/min"),
         "user": _read("THROTTLE_USER", _rate, "600/min"),
         "login": _read("THROTTLE_LOGIN", _rate, "20/min"),
+        # Reset emails: per client address, and per account address whoever asks.
+        "password_reset": _read("THROTTLE_PASSWORD_RESET", _rate, "20/hour"),
+        "password_reset_email": _read("THROTTLE_PASSWORD_RESET_EMAIL", _rate, "3/hour"),
     },
     "EXCEPTION_HANDLER": "clinic.api.errors.exception_handler",
     # Throttles key anonymous clients by address: the same trust rule as the lockouts.
@@ -361,16 +369,37 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Emails have their own queue, which every worker also consumes (round-robin between queues): an urgent
-# alert's email does not wait behind a backlog of scans.
+# Two queues, two worker pools: scans (and every other task) on "celery", everything that talks to the SMTP
+# server on "email", consumed by a worker of its own (`celery -A clinic worker -Q email`, Procfile and
+# docker-compose.yml). A hanging SMTP server then holds up emails only, never a scan; the default worker is
+# started with `-Q celery`. A worker started without -Q consumes both (the tests' single worker).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("email"))  # type: ignore[no-untyped-call]
-CELERY_TASK_ROUTES = {"assessments.send_email": {"queue": "email"}}
+CELERY_TASK_ROUTES = {
+    name: {"queue": "email"}
+    for name in (
+        "assessments.send_email",
+        "assessments.sweep_outbox",
+        "assessments.send_digests",
+        "assessments.send_reminders",
+    )
+}
+# The outbox lease: a row claimed for sending longer ago than this belongs to a worker that died mid-send and
+# is resent (once, same Message-ID) by the next sweep. A live send is cut at 80 % of it, so it exceeds the
+# longest legitimate send: 6 x EMAIL_TIMEOUT + 15 s (75 s at the default 10 s), at most 90 s. With the sweep
+# every 15 s, an email whose worker died is resent within lease + 15 s (90 s at the defaults; 105 s at most).
+OUTBOX_LEASE_SECONDS = min(6 * EMAIL_TIMEOUT + 15, 90)
+OUTBOX_SWEEP_SECONDS = 15.0
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Beat only ticks; the database decides what is due. Edited in the admin (Periodic tasks).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "sweep-unscanned-entries": {"task": "assessments.sweep_unscanned", "schedule": 30.0},
-    "sweep-outbox": {"task": "assessments.sweep_outbox", "schedule": 30.0},
+    # A sweep still queued when the next one is due is dropped (a hanging SMTP server must not pile them up).
+    "sweep-outbox": {
+        "task": "assessments.sweep_outbox",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        "options": {"expire_seconds": int(OUTBOX_SWEEP_SECONDS)},
+    },
     "send-digests": {"task": "assessments.send_digests", "schedule": 300.0},
     "patient-reminders": {"task": "assessments.send_reminders", "schedule": crontab(minute=5)},
     "evaluate-enrolled-daily": {"task": "assessments.evaluate_enrolled", "schedule": crontab(minute=15, hour=3)},
@@ -384,6 +413,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Request lines carry paths, never query strings (an admin search holds a surname): see clinic/logs.py.
+    "filters": {"no_query_strings": {"()": "clinic.logs.StripQueryStrings"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["no_query_strings"]}},
+    "loggers": {
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False, "filters": ["no_query_strings"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

@@ -12,6 +12,9 @@ class PatientsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_groups, dispatch_uid="patients.ensure_groups")
+        from patients import credentials
+
+        credentials.connect()
 
 
 def _ensure_groups(sender: AppConfig, **kwargs: Any) -> None:

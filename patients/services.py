@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -100,24 +99,28 @@ def invitation_issue(*, patient: Patient, by: Any = None) -> IssuedInvitation:
             created_by=by if getattr(by, "is_authenticated", False) else None,
         )
         issued = IssuedInvitation(invitation=invitation, token=token)
-        clinic_name = patient.clinic.name
-        address = patient.email
-        # Robust: a mail server that is down is logged, never undoes the invitation or hides its link
-        # (printed by invite_patient; the admin action can send a fresh one).
-        transaction.on_commit(
-            lambda: _send_invitation_email(clinic_name, address, issued.activation_link), robust=True
-        )
+        # Through the outbox, in this transaction: retried with backoff, never lost, sent once per invitation.
+        _queue_invitation_email(patient, invitation, issued.activation_link)
     return issued
 
 
-def _send_invitation_email(clinic_name: str, address: str, link: str) -> None:
+def _queue_invitation_email(patient: Patient, invitation: Invitation, link: str) -> None:
+    from assessments.notifications import queue_email
+
+    clinic_name = patient.clinic.name
     days = settings.INVITATION_TTL.days
     body = (
         f"Hello,\n\n{clinic_name} has invited you to its patient portal, where you report on your "
         f"workouts and see your programme.\n\nSet your password here (the link works once and expires in "
         f"{days} days):\n{link}\n\nIf you did not expect this email, you can ignore it.\n"
     )
-    EmailMessage(subject=f"[{clinic_name}] Your patient portal invitation", body=body, to=[address]).send()
+    queue_email(
+        key=f"invitation:{invitation.pk}",
+        clinic=patient.clinic,
+        to=patient.email,
+        subject=f"[{clinic_name}] Your patient portal invitation",
+        text=body,
+    )
 
 
 def patient_invite(
@@ -222,3 +225,70 @@ def portal_account_activate(*, token: str, password: str) -> Patient:
             raise invalid
     patient.refresh_from_db()
     return patient
+
+
+# --- forgotten passwords (patients) ------------------------------------------------------------------------
+
+
+def password_reset_request(*, email: str) -> None:
+    """Email a single-use, expiring reset link to the patient account with this address, through the outbox.
+
+    Says nothing either way: the caller answers the same whether or not an account exists. The link is
+    Django's password-reset token (it expires after ``PASSWORD_RESET_TIMEOUT`` and stops working once the
+    password changes or the user logs in), so no token is stored.
+    """
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from assessments.notifications import queue_email
+
+    user = (
+        User.objects.filter(email__iexact=email.strip(), is_active=True, patient__isnull=False)
+        .select_related("patient__clinic")
+        .first()
+    )
+    if user is None:
+        return
+    clinic = user.patient.clinic
+    token = default_token_generator.make_token(user)
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    link = f"{settings.SITE_URL}/reset-password/?uid={uid}&token={token}"
+    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
+    body = (
+        f"Hello,\n\nSomeone asked to reset the password of your {clinic.name} patient portal account.\n\n"
+        f"Choose a new password here (the link works once and expires in {hours} hours):\n{link}\n\n"
+        "If you did not ask for this, ignore this email: your password stays as it is.\n"
+    )
+    queue_email(
+        key=f"password-reset:{user.pk}:{token}",
+        clinic=clinic,
+        to=user.email,
+        subject=f"[{clinic.name}] Reset your portal password",
+        text=body,
+    )
+
+
+def password_reset_confirm(*, uid: str, token: str, password: str) -> Any:
+    """Set a new password from a reset link; every token and other session of the user ends with it."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.http import urlsafe_base64_decode
+
+    invalid = ValidationError(
+        {"token": ValidationError("This reset link is invalid, already used or expired.", code="invalid_token")}
+    )
+    try:
+        user_id = int(urlsafe_base64_decode(uid).decode())
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise invalid from None
+    user = User.objects.filter(pk=user_id, is_active=True, patient__isnull=False).first()
+    if user is None or not default_token_generator.check_token(user, token):
+        raise invalid
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.error_list}) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.conf import settings
@@ -17,12 +18,12 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from clinic.api.errors import lockout_response
 from clinic.api.fields import StrictCharField, StrictSerializerMixin
-from patients.services import portal_account_activate
+from patients.services import password_reset_confirm, password_reset_request, portal_account_activate
 
 
 class LoginSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
@@ -31,6 +32,16 @@ class LoginSerializer(StrictSerializerMixin, serializers.Serializer):  # type: i
 
 
 class ActivateSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
+    token = StrictCharField(max_length=200)
+    password = StrictCharField(max_length=256, trim_whitespace=False)
+
+
+class ForgotSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
+    email = serializers.EmailField(max_length=254)
+
+
+class ResetSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
+    uid = StrictCharField(max_length=64)
     token = StrictCharField(max_length=200)
     password = StrictCharField(max_length=256, trim_whitespace=False)
 
@@ -172,3 +183,47 @@ class ActivateView(LoginThrottled):
         data.is_valid(raise_exception=True)
         portal_account_activate(token=data.validated_data["token"], password=data.validated_data["password"])
         return Response({"detail": "Your account is active. You can now log in."})
+
+
+class PerEmailThrottle(SimpleRateThrottle):
+    """At most a few reset emails per address, whoever asks (keyed by a hash of the address, never the address)."""
+
+    scope = "password_reset_email"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        email = request.data.get("email") if isinstance(request.data, dict) else None
+        if not isinstance(email, str) or not email.strip():
+            return None
+        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+
+class PasswordForgotView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [ScopedRateThrottle, PerEmailThrottle]
+    throttle_scope = "password_reset"
+
+    @extend_schema(request=ForgotSerializer, responses={202: MessageSerializer})
+    def post(self, request: Request) -> Response:
+        """Ask for a password-reset link (patients). The answer is the same whether an account exists or not."""
+        data = ForgotSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        password_reset_request(email=data.validated_data["email"])
+        return Response(
+            {"detail": "If a portal account uses this address, we have sent it a link to choose a new password."},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PasswordResetView(LoginThrottled):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(request=ResetSerializer, responses={200: MessageSerializer})
+    def post(self, request: Request) -> Response:
+        """Choose a new password from a reset link. Every token and session of the account ends."""
+        data = ResetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        password_reset_confirm(**data.validated_data)
+        return Response({"detail": "Your password is changed. Log in with the new one."})

@@ -13,6 +13,8 @@ from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from clinic.api.parsers import UnencodableInput
+
 LOCKOUT_SECONDS = 15 * 60
 
 
@@ -61,6 +63,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, RecursionError) and _raised_in_parser(exc):
         # json recurses once per nesting level: a hostile, deeply nested body is a 400, not a 500.
         exc = exceptions.ParseError("JSON parse error - the document is nested too deeply.")
+    elif isinstance(exc, UnencodableInput) and context.get("request") is not None:
+        # The view may read the refused body again (the entry-submit view keeps its red-flag items):
+        # it reads it without the strings that can be neither stored nor echoed.
+        exc.restore_data(context["request"])
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

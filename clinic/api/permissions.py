@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -28,11 +30,42 @@ class IsPatient(BasePermission):
         return patient_of(request.user) is not None
 
 
+def is_staff_member(user: Any) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or staff_profile(user) is not None))
+
+
 class IsTherapist(BasePermission):
     """Therapist endpoints: a staff user with a staff profile (a clinic), or a superuser."""
 
     message = "This endpoint is for clinic staff."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return bool(user.is_authenticated and (user.is_superuser or staff_profile(user) is not None))
+        return is_staff_member(request.user)
+
+
+class ObjectScopeFirst:
+    """Object URLs (``{pk}``): an object the caller cannot reach through this endpoint is a 404, whatever the
+    method and whatever the caller's role, decided before the role check (403) and the method check (405).
+
+    So a URL's answer never tells whether an object exists in another clinic or belongs to another patient:
+    out of scope looks exactly like missing. ``object_scope()`` is what this caller may reach here (none for a
+    role the endpoint does not serve). Anonymous callers still get 401.
+    """
+
+    object_lookup = "pk"
+    scoped_object: Any = None  # the object reached, for views that want it without a second query
+
+    def object_scope(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def _reachable(self, key: str) -> bool:
+        if not key.isdigit():
+            return False
+        self.scoped_object = self.object_scope().filter(pk=int(key)).first()
+        return self.scoped_object is not None
+
+    def check_permissions(self, request: Request) -> None:
+        key = self.kwargs.get(self.object_lookup)  # type: ignore[attr-defined]
+        if key is not None and request.user.is_authenticated and not self._reachable(str(key)):
+            raise NotFound()
+        super().check_permissions(request)  # type: ignore[misc]

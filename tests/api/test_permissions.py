@@ -63,8 +63,14 @@ def staff_only(status: int) -> dict[str, int]:
 
 
 def clinic_object(status: int) -> dict[str, int]:
-    """An object of `patient`'s clinic: its staff get ``status``, the other clinic's therapist a 404."""
-    return {**staff_only(status), "outsider": 404}
+    """An object of `patient`'s clinic: its staff get ``status``; patients and the other clinic's therapist, for
+    whom it is out of scope, a 404 whatever the method (issue 11: out of scope looks like missing)."""
+    return {**staff_only(status), **dict.fromkeys(PATIENTS, 404), "outsider": 404}
+
+
+def own_object_only(status: int) -> dict[str, int]:
+    """`patient`'s own object on a patient endpoint: every other caller, staff included, a 404."""
+    return {**dict.fromkeys((*PATIENTS, *STAFF), 404), ANONYMOUS: 401, "patient": status}
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,8 @@ ROUTES: dict[str, Route] = {
     "/api/v1/auth/token/logout/": Route({"POST": signed_in(204)}, other=signed_in(405)),
     "/api/v1/auth/token/logout-all/": Route({"POST": signed_in(204)}, other=signed_in(405)),
     "/api/v1/auth/activate/": Route({"POST": everyone(400)}, other=everyone(405), bodies={"POST": {}}),
+    "/api/v1/auth/password/forgot/": Route({"POST": everyone(400)}, other=everyone(405), bodies={"POST": {}}),
+    "/api/v1/auth/password/reset/": Route({"POST": everyone(400)}, other=everyone(405), bodies={"POST": {}}),
     "/api/v1/me/": Route({"GET": patients_only(200)}, other=patients_only(405)),
     "/api/v1/me/program/": Route({"GET": patients_only(200)}, other=patients_only(405)),
     "/api/v1/me/trends/": Route({"GET": patients_only(200)}, other=patients_only(405)),
@@ -105,16 +113,16 @@ ROUTES: dict[str, Route] = {
         other=patients_only(405),
         bodies={"POST": VALID_ENTRY},
     ),
-    # Entries are immutable: no PUT, PATCH or DELETE, for anyone (a 405 whatever the id, so nothing leaks).
-    "/api/v1/assessments/{pk}/": Route({"GET": own_object(200)}, other=patients_only(405)),
+    # Entries are immutable: no PUT, PATCH or DELETE (405 for the owner); out of scope is a 404 whatever the method.
+    "/api/v1/assessments/{pk}/": Route({"GET": own_object_only(200)}, other=own_object_only(405)),
     # Therapist endpoints (API.md): alerts and the FHIR export, scoped to the caller's clinic.
     "/api/v1/alerts/": Route({"GET": staff_only(200)}, other=staff_only(405), target="alert"),
-    "/api/v1/alerts/{pk}/": Route({"GET": clinic_object(200)}, other=staff_only(405), target="alert"),
-    "/api/v1/alerts/{pk}/acknowledge/": Route({"POST": clinic_object(200)}, other=staff_only(405), target="alert"),
+    "/api/v1/alerts/{pk}/": Route({"GET": clinic_object(200)}, other=clinic_object(405), target="alert"),
+    "/api/v1/alerts/{pk}/acknowledge/": Route({"POST": clinic_object(200)}, other=clinic_object(405), target="alert"),
     "/api/v1/alerts/{pk}/resolve/": Route(
-        {"POST": clinic_object(200)}, other=staff_only(405), target="alert", bodies={"POST": {"note": "Called."}}
+        {"POST": clinic_object(200)}, other=clinic_object(405), target="alert", bodies={"POST": {"note": "Called."}}
     ),
-    "/api/v1/patients/{pk}/fhir/": Route({"GET": clinic_object(200)}, other=staff_only(405), target="patient"),
+    "/api/v1/patients/{pk}/fhir/": Route({"GET": clinic_object(200)}, other=clinic_object(405), target="patient"),
     # The schema view renders its errors in the negotiated format (YAML by default), so no JSON check there.
     "/api/v1/schema/": Route({"GET": everyone(200)}, other=everyone(405), api_errors=False),
     "/api/v1/docs/": Route({"GET": everyone(200)}, other=everyone(405), api_errors=False),
@@ -206,6 +214,10 @@ def _check_credentials_required(world: Any, persona: str, target: Any, response:
     assert ("password", "required") in errors(response)
 
 
+def _check_email_required(world: Any, persona: str, target: Any, response: Any) -> None:
+    assert ("email", "required") in errors(response)
+
+
 def _check_schema(world: Any, persona: str, target: Any, response: Any) -> None:
     assert response.content.startswith(b"openapi: 3.")
 
@@ -224,6 +236,8 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("/api/v1/auth/login/", "POST"): _check_credentials_required,
     ("/api/v1/auth/token/", "POST"): _check_credentials_required,
     ("/api/v1/auth/activate/", "POST"): _check_credentials_required,
+    ("/api/v1/auth/password/forgot/", "POST"): _check_email_required,
+    ("/api/v1/auth/password/reset/", "POST"): _check_credentials_required,
     ("/api/v1/auth/logout/", "POST"): _check_logged_out,
     ("/api/v1/auth/token/logout/", "POST"): _check_token_revoked,
     ("/api/v1/auth/token/logout-all/", "POST"): _check_token_revoked,

@@ -1,28 +1,39 @@
 """Alert emails: which alerts are emailed at once, what the email says (and never says), and the outbox.
 
 The outbox row is written by the scan in the same transaction as its alert; sending claims the row by
-compare-and-swap, sends with a Message-ID derived from the row, and retries with backoff until it fails.
+compare-and-swap, sends with a Message-ID derived from the row, and retries with backoff until it fails. A
+claim is a lease: a row still sending after it belongs to a dead worker and is resent once by the sweep.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import smtplib
-from collections.abc import Sequence
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from assessments import rules
 from assessments.models import Alert, OutgoingEmail
-from assessments.outbox import MAX_ATTEMPTS, STUCK_AFTER, outbox_send, outbox_sweep
+from assessments.outbox import MAX_ATTEMPTS, STUCK_ERROR, lease, outbox_send, outbox_sweep, send_deadline
 from assessments.tasks import send_email, sweep_outbox
+from clinic.celery import app as celery_app
 from tests.assessments.helpers import NOW, enrolled_patient, scan, submit_session
 
+ROOT = Path(__file__).resolve().parents[2]
 STIFFER = {"stiffness_change": "stiffer"}
 NOTE_MARKER = "ZQX-4417 my neighbour Mrs Pettigrew"
 
@@ -32,6 +43,53 @@ class FailingBackend(BaseEmailBackend):
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         raise smtplib.SMTPException("451 4.3.0 Try again later")
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: nothing in the worker runs after it, so the row is left in sending."""
+
+
+class DyingBackend(BaseEmailBackend):
+    """The worker dies inside the SMTP exchange, after the message went out (the server may have it)."""
+
+    message_ids: list[str] = []
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        DyingBackend.message_ids += [str(m.message()["Message-ID"]) for m in email_messages]
+        raise WorkerKilled
+
+
+class SlowBackend(BaseEmailBackend):
+    """A slow but alive server: while it sends, ``during`` runs (another worker's sweep, later)."""
+
+    during: Callable[[], None] = staticmethod(lambda: None)
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        SlowBackend.during()
+        mail.outbox.extend(email_messages)
+        return len(email_messages)
+
+
+class SilentServerBackend(BaseEmailBackend):
+    """A connected SMTP server that never finishes the exchange (each reply just within EMAIL_TIMEOUT, forever).
+
+    ``connection.sock`` is where Django's SMTP backend keeps the socket (smtplib.SMTP.sock).
+    """
+
+    def open(self) -> bool:
+        ours, self._server = socket.socketpair()
+        ours.settimeout(10)  # a safety net for this test: the deadline must end the send long before
+        self.connection = SimpleNamespace(sock=ours)
+        return True
+
+    def close(self) -> None:
+        self.connection.sock.close()
+        self._server.close()
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        if not self.connection.sock.recv(1):
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return 0
 
 
 def raise_high(patient: Any) -> Alert:
@@ -257,18 +315,78 @@ def test_a_retried_row_is_sent_once_the_server_answers_again(
     assert [m.message()["Message-ID"] for m in mailoutbox] == [row.message_id]
 
 
-def test_the_sweep_requeues_rows_stuck_in_sending_and_reports_them(world: Any, clock: Any) -> None:
+def claimed(row: OutgoingEmail, at: dt.datetime, attempts: int = 1) -> None:
+    """The row as a worker leaves it the moment it claimed it (then died, or is still talking to the server)."""
+    OutgoingEmail.objects.filter(pk=row.pk).update(
+        status=OutgoingEmail.Status.SENDING, claimed_at=at, attempts=attempts
+    )
+
+
+def test_the_default_lease_outlasts_a_send_and_a_lost_email_is_resent_within_two_minutes() -> None:
+    assert lease() == dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    # A live send is cut before its lease runs out, and gets at least the connect and five slow replies.
+    assert send_deadline() == 0.8 * settings.OUTBOX_LEASE_SECONDS < settings.OUTBOX_LEASE_SECONDS
+    assert send_deadline() >= min(6 * settings.EMAIL_TIMEOUT, 72)
+    # Beat sweeps often enough: a worker dying right after its claim is resent within lease + one interval.
+    sweep = settings.CELERY_BEAT_SCHEDULE["sweep-outbox"]
+    assert sweep["task"] == "assessments.sweep_outbox"
+    assert sweep["schedule"] == settings.OUTBOX_SWEEP_SECONDS == 15
+    assert settings.OUTBOX_LEASE_SECONDS + sweep["schedule"] <= 105 < 120
+
+
+@pytest.mark.parametrize(("email_timeout", "lease_seconds"), [(None, 75), ("2", 27), ("12", 87), ("60", 90)])
+def test_the_lease_is_derived_from_the_smtp_timeout(
+    email_timeout: str | None, lease_seconds: int, tmp_path: Path
+) -> None:
+    """6 x EMAIL_TIMEOUT + 15 s, at most 90 s: 75 s at the default EMAIL_TIMEOUT of 10 s."""
+    env = {k: v for k, v in os.environ.items() if k != "EMAIL_TIMEOUT"}
+    env["VAR_DIR"] = str(tmp_path)
+    if email_timeout is not None:
+        env["EMAIL_TIMEOUT"] = email_timeout
+    script = "import clinic.settings as s; print(s.EMAIL_TIMEOUT, s.OUTBOX_LEASE_SECONDS)"
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [email_timeout or "10", str(lease_seconds)]
+
+
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [
+        ("assessments.send_email", "email"),
+        ("assessments.sweep_outbox", "email"),
+        ("assessments.send_digests", "email"),
+        ("assessments.send_reminders", "email"),
+        ("assessments.scan_patient", "celery"),
+        ("assessments.sweep_unscanned", "celery"),
+        ("assessments.evaluate_enrolled", "celery"),
+    ],
+)
+def test_everything_that_talks_to_the_smtp_server_runs_on_the_email_queue(task: str, queue: str) -> None:
+    assert celery_app.amqp.router.route({}, task)["queue"].name == queue
+
+
+def test_a_sending_row_younger_than_the_lease_is_left_to_its_worker(world: Any, mailoutbox: Any) -> None:
+    row = outbox_row(world.clinic, "alert:1:immediate")
+    claimed(row, timezone.now() - lease() + dt.timedelta(seconds=1))  # still within its lease
+
+    assert sweep_outbox() == {"sent_or_tried": 0, "stuck": 0}
+    assert outbox_send(email_id=row.pk) == "skipped"
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutgoingEmail.Status.SENDING, 1)
+    assert mailoutbox == []
+
+
+def test_the_sweep_requeues_rows_whose_lease_ran_out_and_reports_them(world: Any, clock: Any) -> None:
     now = timezone.now()
     stuck = outbox_row(world.clinic, "alert:1:immediate")
     sending = outbox_row(world.clinic, "alert:2:immediate")
     due = outbox_row(world.clinic, "alert:3:immediate", status=OutgoingEmail.Status.RETRY)
     later = outbox_row(world.clinic, "alert:4:immediate", status=OutgoingEmail.Status.RETRY)
-    OutgoingEmail.objects.filter(pk=stuck.pk).update(
-        status=OutgoingEmail.Status.SENDING, claimed_at=now - STUCK_AFTER - dt.timedelta(seconds=1), attempts=1
-    )
-    OutgoingEmail.objects.filter(pk=sending.pk).update(
-        status=OutgoingEmail.Status.SENDING, claimed_at=now - dt.timedelta(minutes=2), attempts=1
-    )
+    claimed(stuck, now - lease() - dt.timedelta(seconds=1))
+    claimed(sending, now - lease() + dt.timedelta(seconds=1))
     OutgoingEmail.objects.filter(pk=later.pk).update(next_attempt_at=now + dt.timedelta(minutes=1))
 
     sweep = outbox_sweep()
@@ -276,23 +394,48 @@ def test_the_sweep_requeues_rows_stuck_in_sending_and_reports_them(world: Any, c
     assert sweep.stuck == 1
     assert sorted(sweep.due) == sorted([stuck.pk, due.pk])
     stuck.refresh_from_db()
-    assert (stuck.status, stuck.last_error, stuck.next_attempt_at) == (
-        OutgoingEmail.Status.RETRY,
-        "stuck in sending",
-        now,
-    )
+    assert (stuck.status, stuck.last_error, stuck.next_attempt_at) == (OutgoingEmail.Status.RETRY, STUCK_ERROR, now)
     sending.refresh_from_db()
     assert sending.status == OutgoingEmail.Status.SENDING  # its worker may still be at it
+
+
+def test_an_email_whose_worker_died_mid_send_is_resent_once_after_the_lease_with_the_same_message_id(
+    world: Any, settings: Any, clock: Any, mailoutbox: Any
+) -> None:
+    alert = raise_urgent(enrolled_patient(world.therapist))
+    row = OutgoingEmail.objects.get()
+    settings.EMAIL_BACKEND = f"{__name__}.DyingBackend"
+    DyingBackend.message_ids = []
+    with pytest.raises(WorkerKilled):
+        send_email(row.pk)  # claimed, the message went out, then the worker was killed
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.claimed_at) == (OutgoingEmail.Status.SENDING, 1, NOW)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    clock.shift(lease())  # a claim exactly as old as the lease still holds
+    assert sweep_outbox() == {"sent_or_tried": 0, "stuck": 0}
+    assert send_email(row.pk) == "skipped"  # a redelivered send task leaves it alone too
+    clock.shift(dt.timedelta(seconds=1))
+    assert sweep_outbox() == {"sent_or_tried": 1, "stuck": 1}
+    for _ in range(3):  # later sweeps, and the original task redelivered, send nothing more
+        clock.shift(lease() + dt.timedelta(seconds=1))
+        assert sweep_outbox() == {"sent_or_tried": 0, "stuck": 0}
+        assert send_email(row.pk) == "skipped"
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == (OutgoingEmail.Status.SENT, 2, "")
+    assert row.sent_at == NOW + lease() + dt.timedelta(seconds=1)
+    assert row.message_id == f"<outbox-{row.pk}.alert.{alert.pk}.immediate@clinic.invalid>"
+    assert DyingBackend.message_ids == [row.message_id]
+    assert [m.message()["Message-ID"] for m in mailoutbox] == [row.message_id]  # one resend, the same id
 
 
 def test_the_outbox_sweep_task_resends_a_stuck_row_once_with_the_same_message_id(
     world: Any, clock: Any, mailoutbox: Any
 ) -> None:
     row = outbox_row(world.clinic, "alert:1:immediate")
-    OutgoingEmail.objects.filter(pk=row.pk).update(
-        status=OutgoingEmail.Status.SENDING, claimed_at=timezone.now(), attempts=1
-    )
-    clock.shift(STUCK_AFTER + dt.timedelta(minutes=1))
+    claimed(row, timezone.now())
+    clock.shift(lease() + dt.timedelta(minutes=1))
 
     assert sweep_outbox() == {"sent_or_tried": 1, "stuck": 1}
     assert sweep_outbox() == {"sent_or_tried": 0, "stuck": 0}
@@ -300,6 +443,75 @@ def test_the_outbox_sweep_task_resends_a_stuck_row_once_with_the_same_message_id
     row.refresh_from_db()
     assert (row.status, row.attempts) == (OutgoingEmail.Status.SENT, 2)
     assert [m.message()["Message-ID"] for m in mailoutbox] == [row.message_id]
+
+
+def test_a_slow_but_alive_send_is_not_resent(world: Any, settings: Any, clock: Any, mailoutbox: Any) -> None:
+    row = outbox_row(world.clinic, "alert:1:immediate")
+    sweeps = []
+
+    def another_workers_sweep_as_the_deadline_nears() -> None:
+        clock.shift(dt.timedelta(seconds=send_deadline() - 0.5))
+        sweeps.append(sweep_outbox())
+
+    settings.EMAIL_BACKEND = f"{__name__}.SlowBackend"
+    SlowBackend.during = staticmethod(another_workers_sweep_as_the_deadline_nears)
+
+    assert outbox_send(email_id=row.pk) == "sent"
+
+    assert sweeps == [{"sent_or_tried": 0, "stuck": 0}]
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutgoingEmail.Status.SENT, 1)
+    assert [m.message()["Message-ID"] for m in mailoutbox] == [row.message_id]
+
+
+def test_a_send_still_talking_to_the_server_at_its_deadline_is_cut_and_retried(
+    world: Any, settings: Any, mailoutbox: Any
+) -> None:
+    settings.EMAIL_BACKEND = f"{__name__}.SilentServerBackend"
+    settings.OUTBOX_LEASE_SECONDS = 1  # the send is cut at 0.8 s
+    row = outbox_row(world.clinic, "alert:1:immediate")
+
+    started = time.monotonic()
+    assert outbox_send(email_id=row.pk) == "retry"
+    elapsed = time.monotonic() - started
+
+    assert 0.8 <= elapsed < 5
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutgoingEmail.Status.RETRY, 1)
+    assert row.last_error == ("send deadline of 1 s exceeded (SMTPServerDisconnected: Connection unexpectedly closed)")
+
+
+def test_a_send_that_finishes_after_its_row_was_reclaimed_does_not_mark_it(
+    world: Any, settings: Any, clock: Any, mailoutbox: Any
+) -> None:
+    row = outbox_row(world.clinic, "alert:1:immediate")
+    reclaimed_at = NOW + lease() + dt.timedelta(seconds=1)
+
+    def reclaimed_meanwhile() -> None:
+        claimed(row, reclaimed_at, attempts=2)
+
+    settings.EMAIL_BACKEND = f"{__name__}.SlowBackend"
+    SlowBackend.during = staticmethod(reclaimed_meanwhile)
+
+    outbox_send(email_id=row.pk)
+
+    row.refresh_from_db()
+    assert (row.status, row.claimed_at, row.attempts) == (OutgoingEmail.Status.SENDING, reclaimed_at, 2)
+
+
+def test_a_row_whose_worker_died_on_its_last_attempt_fails_instead_of_being_resent(
+    world: Any, clock: Any, mailoutbox: Any
+) -> None:
+    row = outbox_row(world.clinic, "alert:1:immediate")
+    claimed(row, timezone.now(), attempts=MAX_ATTEMPTS)
+    clock.shift(lease() + dt.timedelta(seconds=1))
+
+    assert sweep_outbox() == {"sent_or_tried": 0, "stuck": 1}
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.next_attempt_at) == (OutgoingEmail.Status.FAILED, MAX_ATTEMPTS, None)
+    assert row.last_error == STUCK_ERROR
+    assert mailoutbox == []
 
 
 def test_the_admin_requeues_failed_emails_and_the_sweep_sends_them(world: Any, client: Any, mailoutbox: Any) -> None:

@@ -203,7 +203,7 @@ def test_acting_on_a_resolved_alert_is_a_400(world: Any, clinic_alerts: dict[str
 
 
 @pytest.mark.parametrize(
-    ("persona", "status"), [("outsider", 404), ("patient", 403), ("anonymous", 401), ("therapist", 200)]
+    ("persona", "status"), [("outsider", 404), ("patient", 404), ("anonymous", 401), ("therapist", 200)]
 )
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])
 def test_who_may_act_on_an_alert(

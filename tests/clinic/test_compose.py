@@ -73,7 +73,7 @@ def test_compose_defines_the_six_services(compose: dict[str, Any]) -> None:
 
 def test_web_migrates_then_runs_gunicorn_on_all_interfaces(compose: dict[str, Any]) -> None:
     command = command_text(compose["services"]["web"])
-    assert "gunicorn clinic.wsgi" in command
+    assert "gunicorn -c python:clinic.gunicorn_conf clinic.wsgi" in command  # access log without query strings
     assert "--bind 0.0.0.0:8000" in command
     assert command.index("manage.py migrate") < command.index("gunicorn")
 

@@ -10,6 +10,9 @@ reachable from another process:
   test), or the embedded filesystem broker in folders of the test's own ``VAR_DIR``; this process's Celery
   app is pointed at the same broker as the worker for the duration of the test.
 - email: an aiosmtpd server on a free loopback port, given to the worker as ``EMAIL_URL``.
+- queues: a worker started without ``queues`` consumes both Celery queues, the default one (scans) and
+  ``email`` (every send), as one process; ``queues="celery"`` and ``queues="email"`` give the production
+  layout of two worker pools (Procfile, docker-compose.yml).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import email.policy
 import logging
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -92,13 +96,17 @@ class SmtpSink:
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self.attempts = 0
+        self.data_message_ids: list[str] = []  # the Message-ID of every message that reached DATA, accepted or not
         self.refuse_next = 0  # answer "451 try again later" to this many DATA commands
-        self.hang_seconds = 0.0  # sit on DATA this long, then refuse: a server that stopped answering
+        # Sit on DATA this long, then refuse: a server that stopped answering. Setting it back to 0 releases
+        # the DATA commands hanging at that moment (they are refused at once).
+        self.hang_seconds = 0.0
 
     def reset(self) -> None:
         with self._lock:
             self._received.clear()
             self.attempts = 0
+            self.data_message_ids.clear()
             self.refuse_next = 0
             self.hang_seconds = 0.0
 
@@ -108,18 +116,21 @@ class SmtpSink:
             return list(self._received)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
         with self._lock:
             self.attempts += 1
+            self.data_message_ids.append(str(message["Message-ID"]))
             hang, refuse = self.hang_seconds, self.refuse_next > 0
             if refuse:
                 self.refuse_next -= 1
         if hang:
-            await asyncio.sleep(hang)
+            until = time.monotonic() + hang
+            while time.monotonic() < until and self.hang_seconds:
+                await asyncio.sleep(0.05)
             return "451 4.4.2 Timed out"
         if refuse:
             return "451 4.3.0 Try again later"
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
         with self._lock:
             self._received.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), message))
         return "250 2.0.0 OK"
@@ -335,6 +346,11 @@ class Worker:
     def errors(self) -> list[str]:
         return [line for line in self.text().splitlines() if " ERROR " in line or "raised unexpected" in line]
 
+    def kill(self) -> None:
+        """SIGKILL: the worker dies wherever it is (with --pool=solo the task runs in this very process)."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
 
 def succeeded(workers: tuple[Worker, ...], task: str) -> int:
     return sum(w.succeeded(task) for w in workers)
@@ -361,7 +377,9 @@ StartWorker = Callable[..., Worker]
 def start_worker(shared_db: SharedDb, broker: Broker, smtp: SmtpServer, tmp_path: Path) -> Iterator[StartWorker]:
     """Start real Celery workers (subprocesses) on this test's database, broker and SMTP server.
 
-    Every worker is stopped when the test ends (terminate, wait, kill), before the database is flushed.
+    ``queues`` (``-Q``): both queues when not given; ``environment`` adds to or overrides the worker's
+    variables (e.g. ``EMAIL_TIMEOUT``). Every worker is stopped when the test ends (terminate, wait, kill),
+    before the database is flushed.
     """
     started: list[Worker] = []
     env = {
@@ -376,14 +394,20 @@ def start_worker(shared_db: SharedDb, broker: Broker, smtp: SmtpServer, tmp_path
         "PYTHONUNBUFFERED": "1",
     }
 
-    def start(name: str = "w1", *, ready: bool = True) -> Worker:
+    def start(
+        name: str = "w1", *, ready: bool = True, queues: str | None = None, environment: dict[str, str] | None = None
+    ) -> Worker:
         log = tmp_path / f"worker-{name}.log"
         command = [
             sys.executable, "-m", "celery", "-A", "clinic", "worker", "--pool=solo", "--concurrency=1",
             "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h",
         ]  # fmt: skip
+        if queues is not None:
+            command += ["-Q", queues]
         with log.open("wb") as out:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command, cwd=ROOT, env={**env, **(environment or {})}, stdout=out, stderr=subprocess.STDOUT
+            )
         worker = Worker(name, process, log)
         started.append(worker)
         if ready:

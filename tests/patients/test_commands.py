@@ -13,6 +13,8 @@ from django.contrib.auth.models import Group
 from django.core.management import base, call_command, load_command_class
 from django.core.management.base import CommandError
 
+from assessments.models import OutgoingEmail
+from assessments.outbox import outbox_send
 from patients.management.commands.seed_demo import DEMO_PASSWORD
 from patients.models import CLINIC_ADMINS_GROUP, THERAPISTS_GROUP, Clinic, Invitation, Patient, Therapist, hash_token
 from programs.models import Enrollment, Phase, PhaseTransition, Program
@@ -266,6 +268,9 @@ def test_invite_patient_creates_patient_enrollment_and_hashed_invitation_valid_s
     assert Invitation.objects.usable().filter(pk=invitation.pk).exists()
     assert patient.caseload_ref in output
 
+    queued = OutgoingEmail.objects.get(key=f"invitation:{invitation.pk}")  # through the outbox, like every email
+    assert (queued.to, queued.clinic) == ("nora.q@example.test", world.clinic)
+    outbox_send(email_id=queued.pk)
     assert len(mailoutbox) == 1
     message = mailoutbox[0]
     assert message.to == ["nora.q@example.test"]
@@ -281,7 +286,7 @@ def test_invite_patient_email_leaves_only_after_commit(
         invite(therapist=world.therapist.user.email)
 
     assert mailoutbox == []
-    assert len(callbacks) == 1
+    assert len(callbacks) == 1  # the send is published after commit; the outbox row is in the transaction
 
 
 def test_invitation_expires_after_seven_days(world: Any, time_machine: Any) -> None:
