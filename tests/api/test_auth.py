@@ -21,7 +21,7 @@ from patients.models import Invitation
 from patients.services import invitation_issue, patient_invite
 from programs.models import Program
 from tests.api.factories import post_workout_answers
-from tests.api.helpers import ASSESSMENTS, errors
+from tests.api.helpers import ASSESSMENTS, client_for, errors
 from tests.factories import PASSWORD, ProgramFactory
 
 LOGIN = "/api/v1/auth/login/"
@@ -478,3 +478,24 @@ def test_a_new_device_beyond_the_token_limit_revokes_the_oldest_token(world: Any
     assert AuthToken.objects.filter(user=world.patient.user).count() == 2
     me = [APIClient(HTTP_AUTHORIZATION=f"Token {t}").get("/api/v1/me/").status_code for t in tokens]
     assert me == [401, 200, 200]
+
+
+def test_anonymous_requests_to_protected_endpoints_are_throttled_before_authentication(
+    world: Any, api: APIClient, low_rates: None
+) -> None:
+    signed_in = client_for(world.patient.user)
+    for _ in range(2):
+        assert api.get("/api/v1/me/").status_code == 401
+
+    assert_throttled(api.get("/api/v1/me/"))
+    assert_throttled(api.get("/api/v1/alerts/1/"))
+    assert signed_in.get("/api/v1/me/").status_code == 200  # signed-in callers are not counted nor refused
+
+
+def test_failed_authentications_count_towards_the_anonymous_budget(world: Any, low_rates: None) -> None:
+    forged = APIClient()
+    forged.credentials(HTTP_AUTHORIZATION="Token " + "0" * 64)
+    for _ in range(2):
+        assert forged.get("/api/v1/me/").status_code == 401
+
+    assert_throttled(APIClient().get("/api/v1/me/"))
