@@ -4,18 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django_otp.admin import OTPAdminAuthenticationForm
 
 from assessments import workspace
 
 
 class ClinicAdminSite(admin.AdminSite):
+    """With ``STAFF_2FA_REQUIRED`` (production), signing in asks for a one-time code too (django-otp), and a
+    session that was not verified by a device reaches no admin page."""
+
     site_header = "Clinic back-pain programme"
     site_title = "Clinic admin"
     index_title = "Needs attention"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        allowed = super().has_permission(request)
+        if allowed and settings.STAFF_2FA_REQUIRED:
+            return bool(request.user.is_verified())  # type: ignore[union-attr]
+        return allowed
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if settings.STAFF_2FA_REQUIRED:
+            self.login_form = OTPAdminAuthenticationForm
+            self.login_template = "otp/admin111/login.html"
+        else:
+            self.login_form = None
+            self.login_template = None
+        return super().login(request, extra_context)
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         """What needs acting on now: open alerts most severe first, then the patients to look at."""

@@ -123,6 +123,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "axes",
     "django_celery_beat",
+    # Two-factor authentication of staff (TOTP apps and one-time recovery codes): django-otp.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "auditlog",
     "patients",
     "programs",
@@ -137,6 +141,7 @@ MIDDLEWARE = [
     "clinic.api.middleware.AnonymousThrottleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
@@ -229,6 +234,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 INVITATION_TTL = timedelta(days=7)
+# Staff sign in to the admin with a second factor (a TOTP app or a recovery code): required in production,
+# optional in development (`manage.py staff_2fa <email>` sets up a staff member's authenticator).
+STAFF_2FA_REQUIRED = _read("STAFF_2FA_REQUIRED", _strict_bool, PRODUCTION)
+OTP_TOTP_ISSUER = "Clinic admin"
 # A password-reset link works once (Django's token changes with the password) and for this long.
 PASSWORD_RESET_TIMEOUT = 2 * 3600
 

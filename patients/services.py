@@ -292,3 +292,35 @@ def password_reset_confirm(*, uid: str, token: str, password: str) -> Any:
     user.set_password(password)
     user.save(update_fields=["password"])
     return user
+
+
+# --- two-factor authentication of staff (django-otp) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TwoFactorSetup:
+    config_url: str  # otpauth:// URL for an authenticator app (also as a QR code)
+    secret: str  # the same key in base32, to type in by hand
+    recovery_codes: list[str]  # each works once, when the phone is lost
+
+
+RECOVERY_CODES = 10
+
+
+def staff_two_factor_setup(*, user: Any) -> TwoFactorSetup:
+    """Give a staff member a new authenticator key and new recovery codes (the old ones stop working)."""
+    from base64 import b32encode
+
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not user.is_staff:
+        raise ValidationError({"user": "Two-factor sign-in is for staff accounts."})
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        totp = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        static = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+        codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+        StaticToken.objects.bulk_create([StaticToken(device=static, token=code) for code in codes])
+    return TwoFactorSetup(totp.config_url, b32encode(totp.bin_key).decode(), codes)
