@@ -42,6 +42,8 @@ def _cache() -> None:
     cache.set("health:ping", "1", timeout=10)
     if cache.get("health:ping") != "1":
         raise RuntimeError("cache did not return the value just set")
+    if getattr(cache, "degraded", False):
+        raise RuntimeError("cache unavailable: throttles count per process until it is back")
 
 
 def _age_seconds(value: Any) -> float | None:

@@ -203,8 +203,12 @@ CACHES: dict[str, dict[str, Any]] = {
     )
 }
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # A dead cache must not hang a request.
-    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_timeout": 2, "socket_connect_timeout": 2})
+    # A dead or frozen cache must not hang or fail a request: short timeouts, then a per-process memory cache for
+    # RETRY_AFTER seconds (clinic/cache.py). Lockouts are in the database, not here.
+    CACHES["default"]["BACKEND"] = "clinic.cache.ResilientRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "RETRY_AFTER": 10}
+    )
 
 # --- Authentication ------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -153,7 +153,7 @@ def test_settings_accept_the_compose_environment(app_env: dict[str, str], tmp_pa
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [
         "django.db.backends.postgresql",
-        "django.core.cache.backends.redis.RedisCache",
+        "clinic.cache.ResilientRedisCache",
         "django.core.mail.backends.smtp.EmailBackend",
     ]
 

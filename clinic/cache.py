@@ -1,0 +1,65 @@
+"""The cache (throttle counters) on Redis, degrading to a per-process memory cache while Redis is down or frozen.
+
+The cache holds only throttle counters and the health ping: nothing a patient's request must wait for. When
+Redis fails (refused, timed out, frozen), the request goes on with a local memory cache, so an entry is still
+stored and answered 201 with its advice. For ``RETRY_AFTER`` seconds (10) the process does not try Redis again
+(a circuit breaker), so a frozen Redis costs one short socket timeout per process per period, not one per
+request. Throttles then count per process (a limit that still holds, only per process: with 2 workers a client
+gets at most twice its rate); login lockouts live in the database (django-axes) and do not depend on the cache.
+``/health/`` reports the cache as failing while it is degraded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+_WRAPPED = (
+    "add", "get", "set", "touch", "delete", "get_many", "has_key", "incr", "decr", "set_many", "delete_many",
+    "clear",
+)  # fmt: skip
+
+
+class ResilientRedisCache(RedisCache):
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        options = dict(params.get("OPTIONS") or {})
+        self.retry_after = float(options.pop("RETRY_AFTER", 10))
+        super().__init__(server, {**params, "OPTIONS": options})
+        self._fallback = LocMemCache(f"fallback-{id(self)}", {"TIMEOUT": params.get("TIMEOUT", 300)})
+        self._down_until = 0.0
+        for name in _WRAPPED:
+            setattr(self, name, self._guarded(name))
+
+    @property
+    def degraded(self) -> bool:
+        """True while Redis is skipped after a failure."""
+        return time.monotonic() < self._down_until
+
+    def _guarded(self, name: str) -> Callable[..., Any]:
+        primary = getattr(super(), name)
+        fallback = getattr(self._fallback, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.degraded:
+                return fallback(*args, **kwargs)
+            try:
+                return primary(*args, **kwargs)
+            except (RedisError, OSError) as exc:
+                self._down_until = time.monotonic() + self.retry_after
+                logger.warning(
+                    "cache unavailable (%s); using a per-process memory cache for %.0f s",
+                    type(exc).__name__,
+                    self.retry_after,
+                )
+                return fallback(*args, **kwargs)
+
+        call.__name__ = name
+        return call

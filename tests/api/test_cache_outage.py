@@ -1,0 +1,105 @@
+"""The cache down or frozen (issue 11, finding 1): entries are still stored and answered, with the advice.
+
+A Redis server of this test's own (never the shared one) holds the cache; the test stops it (SIGKILL) or
+freezes it (SIGSTOP) and submits entries through the API. The times are printed, not asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from assessments.models import Entry
+from tests.api.factories import post_workout_answers
+from tests.conftest import skip_or_fail
+
+ENTRY = "/api/v1/assessments/"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def own_redis(tmp_path: Any) -> Iterator[subprocess.Popen[bytes]]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        skip_or_fail("redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    process.port = port  # type: ignore[attr-defined]
+    yield process
+    os.kill(process.pid, signal.SIGCONT) if process.poll() is None else None
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture
+def resilient_cache(settings: Any, own_redis: Any) -> Any:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "clinic.cache.ResilientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{own_redis.port}/0",
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "RETRY_AFTER": 1},
+        }
+    }
+    return own_redis
+
+
+def submit(api: APIClient, **answers: Any) -> tuple[Any, float]:
+    answers_ = post_workout_answers(**answers)
+    body = {"kind": "post_workout", "occurred_at": timezone.now().isoformat(), "answers": answers_}
+    started = time.perf_counter()
+    response = api.post(ENTRY, body, format="json")
+    return response, time.perf_counter() - started
+
+
+@pytest.mark.parametrize("fault", ["stopped", "frozen"])
+def test_entries_are_stored_and_answered_with_the_advice_while_the_cache_is_down(
+    world: Any, patient_api: APIClient, resilient_cache: Any, fault: str
+) -> None:
+    assert submit(patient_api)[0].status_code == 201  # the cache up
+
+    os.kill(resilient_cache.pid, signal.SIGKILL if fault == "stopped" else signal.SIGSTOP)
+    first, first_s = submit(patient_api, safety_screen=["saddle_numbness"])
+    second, second_s = submit(patient_api)
+    health = APIClient().get("/health/")
+
+    print(f"\ncache {fault}: first POST {first_s * 1000:.0f} ms, next POST {second_s * 1000:.0f} ms")
+    assert first.status_code == 201, first.content
+    assert first.json()["advice"][0]["level"] == "urgent"  # the red flag's advice, at once
+    assert second.status_code == 201
+    assert Entry.objects.filter(patient=world.patient).count() == 3
+    assert health.status_code == 503
+    assert health.json()["cache"]["ok"] is False
+
+
+def test_the_cache_is_used_again_once_it_is_back(world: Any, patient_api: APIClient, resilient_cache: Any) -> None:
+    os.kill(resilient_cache.pid, signal.SIGSTOP)
+    assert submit(patient_api)[0].status_code == 201
+    os.kill(resilient_cache.pid, signal.SIGCONT)
+    time.sleep(1.1)  # RETRY_AFTER
+
+    assert submit(patient_api)[0].status_code == 201
+    assert APIClient().get("/health/").json()["cache"]["ok"] is True
