@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments.models import Alert, OutgoingEmail, Severity
+from clinic.publish import publish
 from patients.models import Clinic, Patient, Therapist
 
 logger = logging.getLogger(__name__)
@@ -79,16 +80,8 @@ def queue_email(*, key: str, clinic: Clinic, to: str, subject: str, text: str, h
         from assessments.tasks import send_email
 
         email_id = email.pk
-        transaction.on_commit(lambda: _publish(send_email, email_id), robust=True)
+        transaction.on_commit(lambda: publish(send_email, email_id), robust=True)
     return email
-
-
-def _publish(task: Any, *args: Any) -> None:
-    """Publish a send; a broker that is down is logged and left to the outbox sweep."""
-    try:
-        task.delay(*args)
-    except Exception:  # the sweep sends what was not published
-        logger.warning("could not publish %s; the outbox sweep will send it", task.name, exc_info=True)
 
 
 def queue_alert_email(*, alert: Alert, patient: Patient, escalation: bool = False) -> OutgoingEmail | None:

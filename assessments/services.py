@@ -19,6 +19,7 @@ from assessments import questionnaires as q
 from assessments import rules
 from assessments.loader import latest_reviews
 from assessments.models import Entry, RedFlagReport, SafetyScreenReview
+from clinic.publish import publish
 from patients.models import Patient
 from programs.models import Enrollment, PhaseTransition
 
@@ -211,4 +212,4 @@ def scan_request(*, patient_id: int) -> None:
     """Ask a worker to scan the patient now. A broker that is down only delays it: the sweep finds the rows."""
     from assessments.tasks import scan_patient
 
-    scan_patient.delay(patient_id)
+    publish(scan_patient, patient_id)

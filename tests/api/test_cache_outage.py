@@ -7,12 +7,8 @@ freezes it (SIGSTOP) and submits entries through the API. The times are printed,
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,38 +17,8 @@ from rest_framework.test import APIClient
 
 from assessments.models import Entry
 from tests.api.factories import post_workout_answers
-from tests.conftest import skip_or_fail
 
 ENTRY = "/api/v1/assessments/"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def own_redis(tmp_path: Any) -> Iterator[subprocess.Popen[bytes]]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        skip_or_fail("redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen(
-        [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    for _ in range(100):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    process.port = port  # type: ignore[attr-defined]
-    yield process
-    os.kill(process.pid, signal.SIGCONT) if process.poll() is None else None
-    process.kill()
-    process.wait()
 
 
 @pytest.fixture

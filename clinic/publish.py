@@ -1,0 +1,49 @@
+"""Publishing a Celery task from a request, bounded in time: a frozen broker never holds a patient's answer.
+
+The work is never lost by giving up: every task published from a request has a sweep (unscanned entries,
+unsent emails) that finds what was not published. So a publish gets ``PUBLISH_DEADLINE`` seconds; past it
+the request goes on, and the publish finishes (or fails, logged) on a small thread pool. When that pool is
+full, because the broker has been frozen for a while, the publish is skipped at once and left to the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Final
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_DEADLINE: Final = 0.25  # seconds a request waits for the broker
+_WORKERS: Final = 4
+_pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="publish")
+_slots = threading.BoundedSemaphore(_WORKERS)
+
+
+def publish(task: Any, *args: Any, countdown: int | None = None, deadline: float = PUBLISH_DEADLINE) -> bool:
+    """Publish ``task`` with ``args``; True when the broker took it within the deadline."""
+    if not _slots.acquire(blocking=False):
+        logger.warning("publishing %s skipped: the broker is not answering; the sweep will pick it up", task.name)
+        return False
+    future = _pool.submit(_send, task, args, countdown)
+    try:
+        return bool(future.result(timeout=deadline))
+    except FutureTimeout:
+        logger.warning("publishing %s is slow (> %.2f s); the request goes on", task.name, deadline)
+        return False
+
+
+def _send(task: Any, args: tuple[Any, ...], countdown: int | None) -> bool:
+    try:
+        if countdown is None:
+            task.delay(*args)
+        else:
+            task.apply_async(args=args, countdown=countdown)
+        return True
+    except Exception:  # a broker that is down: the sweeps send what was not published
+        logger.warning("could not publish %s; the sweep will pick it up", task.name, exc_info=True)
+        return False
+    finally:
+        _slots.release()
