@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django_otp.admin import OTPAdminAuthenticationForm
@@ -28,14 +28,14 @@ class ClinicAdminSite(admin.AdminSite):
             return bool(request.user.is_verified())  # type: ignore[union-attr]
         return allowed
 
-    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        if settings.STAFF_2FA_REQUIRED:
-            self.login_form = OTPAdminAuthenticationForm
-            self.login_template = "otp/admin111/login.html"
-        else:
-            self.login_form = None
-            self.login_template = None
-        return super().login(request, extra_context)
+    @property
+    def login_form(self) -> Any:  # type: ignore[override]
+        """django-otp's login form (password, device, code) while 2FA is required; Django's otherwise."""
+        return OTPAdminAuthenticationForm if settings.STAFF_2FA_REQUIRED else None
+
+    @property
+    def login_template(self) -> str | None:  # type: ignore[override]
+        return "otp/admin111/login.html" if settings.STAFF_2FA_REQUIRED else None
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         """What needs acting on now: open alerts most severe first, then the patients to look at."""

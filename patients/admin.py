@@ -433,11 +433,6 @@ class TransitionForm(forms.Form):
                     f"{self.fields[name].help_text} For the move to core stabilization.".strip()
                 )
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("to_phase") == Phase.TREATMENT and not (data.get("reason") or "").strip():
-            self.add_error("reason", "Say why the patient goes back to treatment (the alerts or findings).")
-        return data
 
 
 @admin.register(Invitation)

@@ -59,7 +59,7 @@ class ObjectScopeFirst:
         raise NotImplementedError
 
     def _reachable(self, key: str) -> bool:
-        if not key.isdigit():
+        if not (key.isascii() and key.isdigit()):  # "²".isdigit() is True, int("²") raises
             return False
         self.scoped_object = self.object_scope().filter(pk=int(key)).first()
         return self.scoped_object is not None

@@ -355,3 +355,16 @@ def test_guard_normalises_regex_and_path_converters() -> None:
     assert _normalise("api/v1/^assessments/(?P<pk>[^/.]+)/$") == "/api/v1/assessments/{pk}/"
     assert _normalise("api/v1/alerts/<int:pk>/acknowledge/") == "/api/v1/alerts/{pk}/acknowledge/"
     assert _normalise("health/") == "/health/"
+
+
+@pytest.mark.parametrize("key", ["²", "٣", "1²", "9" * 40])
+def test_an_object_id_that_is_not_a_plain_number_is_a_404_not_a_500(world: Any, key: str) -> None:
+    therapist = client_for(world.therapist.user)
+    patient = client_for(world.patient.user)
+
+    for client, path in ((therapist, f"/api/v1/alerts/{key}/"), (patient, f"/api/v1/assessments/{key}/")):
+        response = client.get(path)
+        assert response.status_code == 404, (path, response.content)
+        assert errors(response) == [(None, "not_found")]
+    # The FHIR route takes digits only: any other key matches no URL at all.
+    assert therapist.get(f"/api/v1/patients/{key}/fhir/").status_code == 404
