@@ -25,8 +25,9 @@ from assessments.admin_entries import EntryAdmin as EntryAdmin  # registers the 
 from assessments.alerts import alert_acknowledge, alert_resolve, reportable_items
 from assessments.models import Alert, OutgoingEmail, RedFlagReport, RuleSet, SafetyScreenReview
 from assessments.outbox import outbox_requeue_failed
-from clinic.admin_scoping import ClinicScopedAdmin, DefaultedListFilter
-from patients.models import staff_profile
+from clinic.admin_filters import DefaultedListFilter
+from patients.access import staff_profile
+from patients.admin_scoping import ClinicScopedAdmin
 
 
 class QueueFilter(DefaultedListFilter):

@@ -29,7 +29,7 @@ from django.utils.html import format_html, format_html_join
 
 from assessments import questionnaires as q
 from assessments.models import Alert, Entry
-from clinic.admin_scoping import ClinicScopedAdmin
+from patients.admin_scoping import ClinicScopedAdmin
 from patients.models import Clinic, Patient
 from programs.models import Enrollment, Phase, PhaseTransition
 

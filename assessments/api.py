@@ -26,7 +26,8 @@ from assessments.serializers import (
     TrendsSerializer,
 )
 from assessments.services import assessment_submit, red_flag_report_store
-from clinic.api.permissions import IsPatient, ObjectScopeFirst, patient_of
+from patients.models import patient_of
+from patients.permissions import IsPatient, ObjectScopeFirst
 from programs.models import Enrollment
 
 

@@ -17,7 +17,8 @@ from assessments import questionnaires as q
 from assessments.alerts import alert_acknowledge, alert_resolve
 from assessments.models import Alert, SafetyScreenReview, Severity
 from clinic.api.fields import StrictCharField, StrictSerializerMixin
-from clinic.api.permissions import IsTherapist, ObjectScopeFirst, is_staff_member
+from patients.access import is_staff_member
+from patients.permissions import IsTherapist, ObjectScopeFirst
 
 
 class CriterionOut(serializers.Serializer):  # type: ignore[type-arg]

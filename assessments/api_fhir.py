@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assessments.fhir import patient_bundle
-from clinic.api.permissions import IsTherapist, ObjectScopeFirst, is_staff_member
+from patients.access import is_staff_member
 from patients.models import Patient
+from patients.permissions import IsTherapist, ObjectScopeFirst
 
 
 class PatientFhirView(ObjectScopeFirst, APIView):

@@ -16,8 +16,10 @@ from django.db.models import Q
 
 from assessments import questionnaires as q
 from assessments.wording import AlertWords, describe_alert
+from patients import access
+from patients.access import ClinicScopedQuerySet
 from patients.models import Patient
-from programs.models import ClinicScopedQuerySet, Enrollment, Phase
+from programs.models import Enrollment, Phase
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -224,7 +226,7 @@ class SafetyScreenReview(models.Model):
 
 class RuleSetQuerySet(models.QuerySet["RuleSet"]):
     def visible_to(self, user: Any) -> RuleSetQuerySet:
-        return self.all() if getattr(user, "is_staff", False) else self.none()
+        return access.staff_only(self, user)
 
 
 class RuleSet(models.Model):
@@ -403,14 +405,8 @@ class OutgoingEmailQuerySet(models.QuerySet["OutgoingEmail"]):
         return self.filter(status__in=[OutgoingEmail.Status.QUEUED, OutgoingEmail.Status.RETRY])
 
     def visible_to(self, user: Any) -> OutgoingEmailQuerySet:
-        from patients.models import staff_clinic_id
-
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        clinic_id = staff_clinic_id(user)
-        return self.none() if clinic_id is None else self.filter(clinic_id=clinic_id)
+        """Staff see their clinic's emails; patients none (``patients.access``)."""
+        return access.restrict(self, user, clinic="clinic_id")
 
 
 class OutgoingEmail(models.Model):

@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from assessments import queues
 from assessments.models import Alert, OutgoingEmail, Severity
 from clinic.publish import publish
 from patients.models import Clinic, Patient, Therapist
@@ -77,10 +78,8 @@ def queue_email(*, key: str, clinic: Clinic, to: str, subject: str, text: str, h
     sends it if the broker lost the message). None when ``key`` was queued before: each key is sent once."""
     email = _create(key=key, clinic=clinic, to=to, subject=subject, text=text, html=html)
     if email is not None:
-        from assessments.tasks import send_email
-
         email_id = email.pk
-        transaction.on_commit(lambda: publish(send_email, email_id), robust=True)
+        transaction.on_commit(lambda: publish(queues.SEND_EMAIL, email_id), robust=True)
     return email
 
 

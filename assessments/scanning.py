@@ -43,7 +43,7 @@ class ScanReport:
     escalated: int = 0
     cleared: int = 0
     failed: list[int] = field(default_factory=list)
-    emails: list[int] = field(default_factory=list)
+    emails: list[int] = field(default_factory=list)  # outbox rows written, to be sent
     # Patients whose R-11 waits for the end of a submission burst: (patient id, when to judge it).
     r11_due: list[tuple[int, datetime]] = field(default_factory=list)
 
@@ -65,6 +65,9 @@ def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> Sca
     Reads take a fixed number of queries for the whole batch; writes happen only for findings that
     are new or bring new evidence. Each patient is its own transaction: one failing patient is
     counted (``scan_failures`` on its entries) and does not hold back the others.
+
+    Nothing is published from here: the report names the emails written to the outbox (``emails``) and the
+    R-11 judgments to schedule (``r11_due``), and the task that ran the scan publishes them.
     """
     now = now or timezone.now()
     active = active_params()
@@ -94,10 +97,6 @@ def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> Sca
     for model, ids in scanned.items():
         if ids:
             model.objects.filter(pk__in=ids, scanned_at__isnull=True).update(scanned_at=now)
-    for email_id in report.emails:
-        _enqueue_send(email_id)
-    for patient_id, due in report.r11_due:
-        _enqueue_r11(patient_id, due, now)
     return report
 
 
@@ -332,31 +331,6 @@ def _news(alert: Alert, finding: rules.Finding) -> tuple[list[dict[str, Any]], s
     if not new_evidence and not added and not higher:
         return None
     return new_evidence, added, higher
-
-
-def _enqueue_r11(patient_id: int, due: datetime, now: datetime) -> None:
-    """Judge R-11 once the burst is over; a lost message waits for the daily evaluation."""
-    from assessments.tasks import scan_patient
-
-    countdown = max(1, int((due - now).total_seconds()) + 1)
-    transaction.on_commit(lambda: _safe_delay(scan_patient, patient_id, countdown=countdown), robust=True)
-
-
-def _enqueue_send(email_id: int) -> None:
-    from assessments.tasks import send_email
-
-    transaction.on_commit(lambda: _safe_delay(send_email, email_id), robust=True)
-
-
-def _safe_delay(task: Any, *args: Any, countdown: int | None = None) -> None:
-    """Publish a task; a broker that is down is logged and left to the sweeps."""
-    try:
-        if countdown is None:
-            task.delay(*args)
-        else:
-            task.apply_async(args=args, countdown=countdown)
-    except Exception:  # the outbox sweep re-sends what was not published
-        logger.warning("could not publish %s; the sweep will pick it up", task.name)
 
 
 def unscanned_patient_ids(*, older_than: datetime, limit: int) -> list[int]:

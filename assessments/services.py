@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from assessments import questionnaires as q
-from assessments import rules
+from assessments import queues, rules
 from assessments.loader import latest_reviews
 from assessments.models import Entry, RedFlagReport, SafetyScreenReview
 from clinic.publish import publish
@@ -210,6 +210,4 @@ def _claimed_time(value: Any, now: datetime) -> datetime:
 
 def scan_request(*, patient_id: int) -> None:
     """Ask a worker to scan the patient now. A broker that is down only delays it: the sweep finds the rows."""
-    from assessments.tasks import scan_patient
-
-    publish(scan_patient, patient_id)
+    publish(queues.SCAN_PATIENT, patient_id)

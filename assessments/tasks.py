@@ -13,9 +13,11 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
+from assessments import queues
 from assessments.notifications import digest_due, digest_send, reminders_send
 from assessments.outbox import outbox_send, outbox_sweep
-from assessments.scanning import scan_patients, unscanned_patient_ids
+from assessments.scanning import ScanReport, scan_patients, unscanned_patient_ids
+from clinic.publish import publish_now
 from patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -25,19 +27,33 @@ BATCH = 200
 SWEEP_DELAY = timedelta(seconds=30)
 
 
-@shared_task(name="assessments.scan_patient")
+def _scan(patient_ids: list[int]) -> ScanReport:
+    """Scan, then publish what the scan asks for: its emails at once, each R-11 once its burst is over.
+
+    A message the broker refuses is not lost: the outbox sweep sends the email, the daily evaluation judges R-11.
+    """
+    report = scan_patients(patient_ids)
+    for email_id in report.emails:
+        publish_now(queues.SEND_EMAIL, email_id)
+    now = timezone.now()
+    for patient_id, due in report.r11_due:
+        publish_now(queues.SCAN_PATIENT, patient_id, countdown=max(1, int((due - now).total_seconds()) + 1))
+    return report
+
+
+@shared_task(name=queues.SCAN_PATIENT)
 def scan_patient(patient_id: int) -> dict[str, Any]:
-    report = scan_patients([patient_id])
+    report = _scan([patient_id])
     return {"findings": report.findings, "created": report.created, "updated": report.updated}
 
 
-@shared_task(name="assessments.sweep_unscanned")
+@shared_task(name=queues.SWEEP_UNSCANNED)
 def sweep_unscanned() -> dict[str, Any]:
     """Scan every patient with entries left unscanned (a lost message, a broker outage), in bounded batches."""
     ids = unscanned_patient_ids(older_than=timezone.now() - SWEEP_DELAY, limit=BATCH)
     if not ids:
         return {"patients": 0}
-    report = scan_patients(ids)
+    report = _scan(ids)
     if report.failed:
         logger.error("sweep: %s patient scan(s) failed: ids %s", len(report.failed), report.failed)
     if len(ids) == BATCH:
@@ -45,7 +61,7 @@ def sweep_unscanned() -> dict[str, Any]:
     return {"patients": report.patients, "created": report.created, "failed": len(report.failed)}
 
 
-@shared_task(name="assessments.evaluate_enrolled")
+@shared_task(name=queues.EVALUATE_ENROLLED)
 def evaluate_enrolled(after_id: int = 0) -> dict[str, Any]:
     """Daily: run the rules for every enrolled patient (time-based rules such as R-11), a batch per task."""
     ids = list(
@@ -56,18 +72,18 @@ def evaluate_enrolled(after_id: int = 0) -> dict[str, Any]:
     )
     if not ids:
         return {"patients": 0}
-    report = scan_patients(ids)
+    report = _scan(ids)
     if len(ids) == BATCH:
         evaluate_enrolled.delay(after_id=ids[-1])
     return {"patients": report.patients, "created": report.created, "failed": len(report.failed)}
 
 
-@shared_task(name="assessments.send_email")
+@shared_task(name=queues.SEND_EMAIL)
 def send_email(email_id: int) -> str:
     return outbox_send(email_id=email_id)
 
 
-@shared_task(name="assessments.sweep_outbox")
+@shared_task(name=queues.SWEEP_OUTBOX)
 def sweep_outbox() -> dict[str, Any]:
     """Every 15 s: send what is due, and resend once what a dead worker left in sending past its lease."""
     sweep = outbox_sweep()
@@ -76,7 +92,7 @@ def sweep_outbox() -> dict[str, Any]:
     return {"sent_or_tried": len(sweep.due), "stuck": sweep.stuck}
 
 
-@shared_task(name="assessments.send_digests")
+@shared_task(name=queues.SEND_DIGESTS)
 def send_digests() -> dict[str, Any]:
     """Beat ticks; the database decides whose digest is due (clinic-local hour and weekdays)."""
     now = timezone.now()
@@ -89,7 +105,7 @@ def send_digests() -> dict[str, Any]:
     return {"digests": written}
 
 
-@shared_task(name="assessments.send_reminders")
+@shared_task(name=queues.SEND_REMINDERS)
 def send_reminders() -> dict[str, Any]:
     """Hourly: at most one reminder per due self-assessment, in the patient's daytime."""
     emails = reminders_send(now=timezone.now())

@@ -15,7 +15,8 @@ from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value,
 
 from assessments.models import Alert, Entry
 from assessments.wording import AlertWords
-from patients.models import Patient, staff_profile
+from patients.access import staff_profile
+from patients.models import Patient
 from programs.models import Phase
 
 QUIET_DAYS: Final = 7  # no report for this long: listed (R-11 raises an alert on the same span)
@@ -89,7 +90,7 @@ def caseload(user: Any) -> QuerySet[Patient]:
     patients = Patient.objects.visible_to(user).filter(status=Patient.Status.ACTIVE, enrollments__active=True)
     profile = staff_profile(user)
     if profile is not None and not profile.is_clinic_admin:
-        patients = patients.filter(therapist=profile)
+        patients = patients.filter(therapist_id=profile.pk)
     return patients
 
 

@@ -7,8 +7,6 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from patients.models import Clinic, Therapist
-
 
 def one_line(exc: ValidationError) -> str:
     """Flatten a ValidationError to one line that names each field: 'email: already exists; ...'."""
@@ -25,19 +23,3 @@ def parse_date(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise CommandError(f"{option} must be a date as YYYY-MM-DD, not {value!r}") from None
-
-
-def get_clinic(name: str) -> Clinic:
-    try:
-        return Clinic.objects.get(name__iexact=name.strip())
-    except Clinic.DoesNotExist:
-        raise CommandError(f"Unknown clinic {name!r}") from None
-
-
-def get_therapist(email: str, clinic: Clinic) -> Therapist:
-    therapist = Therapist.objects.select_related("clinic", "user").filter(user__email__iexact=email.strip()).first()
-    if therapist is None:
-        raise CommandError(f"Unknown therapist {email!r}")
-    if therapist.clinic_id != clinic.pk:
-        raise CommandError(f"Therapist {email!r} belongs to {therapist.clinic.name!r}, not {clinic.name!r}")
-    return therapist

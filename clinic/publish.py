@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Final
 
+from clinic.celery import app
+
 logger = logging.getLogger(__name__)
 
 PUBLISH_DEADLINE: Final = 0.25  # seconds a request waits for the broker
@@ -22,28 +24,31 @@ _pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="publish")
 _slots = threading.BoundedSemaphore(_WORKERS)
 
 
-def publish(task: Any, *args: Any, countdown: int | None = None, deadline: float = PUBLISH_DEADLINE) -> bool:
-    """Publish ``task`` with ``args``; True when the broker took it within the deadline."""
+def publish(task: str, *args: Any, countdown: int | None = None, deadline: float = PUBLISH_DEADLINE) -> bool:
+    """Publish the task named ``task`` with ``args``; True when the broker took it within the deadline."""
     if not _slots.acquire(blocking=False):
-        logger.warning("publishing %s skipped: the broker is not answering; the sweep will pick it up", task.name)
+        logger.warning("publishing %s skipped: the broker is not answering; the sweep will pick it up", task)
         return False
-    future = _pool.submit(_send, task, args, countdown)
+    future = _pool.submit(_send_and_release, task, args, countdown)
     try:
         return bool(future.result(timeout=deadline))
     except FutureTimeout:
-        logger.warning("publishing %s is slow (> %.2f s); the request goes on", task.name, deadline)
+        logger.warning("publishing %s is slow (> %.2f s); the request goes on", task, deadline)
         return False
 
 
-def _send(task: Any, args: tuple[Any, ...], countdown: int | None) -> bool:
+def publish_now(task: str, *args: Any, countdown: int | None = None) -> bool:
+    """Publish from a worker, where nobody waits on the answer: no deadline. False when the broker refused."""
     try:
-        if countdown is None:
-            task.delay(*args)
-        else:
-            task.apply_async(args=args, countdown=countdown)
+        app.send_task(task, args=args, countdown=countdown)
         return True
     except Exception:  # a broker that is down: the sweeps send what was not published
-        logger.warning("could not publish %s; the sweep will pick it up", task.name, exc_info=True)
+        logger.warning("could not publish %s; the sweep will pick it up", task, exc_info=True)
         return False
+
+
+def _send_and_release(task: str, args: tuple[Any, ...], countdown: int | None) -> bool:
+    try:
+        return publish_now(task, *args, countdown=countdown)
     finally:
         _slots.release()

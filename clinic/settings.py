@@ -145,7 +145,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
-    "clinic.middleware.ClinicTimezoneMiddleware",
+    "patients.middleware.ClinicTimezoneMiddleware",
     # A query parameter of the API that is not UTF-8 text is a 400 naming it.
     "clinic.api.middleware.UnencodableQueryMiddleware",
     # Last, so that a lockout raised during authentication becomes a 429 (admin login included).

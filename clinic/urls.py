@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from clinic.health import health
+from assessments.health import health
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -18,8 +18,10 @@ from django.utils.html import format_html, format_html_join
 from assessments import charts
 from assessments.models import Alert
 from assessments.wording import readiness_words
-from clinic.admin_scoping import ClinicScopedAdmin, DefaultedListFilter
-from patients.models import Clinic, Invitation, Patient, Therapist, staff_clinic_id, staff_profile
+from clinic.admin_filters import DefaultedListFilter
+from patients.access import staff_clinic_id, staff_profile
+from patients.admin_scoping import ClinicScopedAdmin
+from patients.models import Clinic, Invitation, Patient, Therapist
 from patients.services import invitation_issue
 from programs.admin import ENROLLMENT_FIELDS
 from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition

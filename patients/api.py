@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.api.permissions import IsPatient
 from patients.models import Patient
+from patients.permissions import IsPatient
 from programs.models import Enrollment, Exercise
 
 

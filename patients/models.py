@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from patients import access
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
@@ -42,12 +44,7 @@ def validate_weekdays(value: str) -> None:
 
 class ClinicQuerySet(models.QuerySet["Clinic"]):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> ClinicQuerySet:
-        if not user.is_authenticated:
-            return self.none()
-        if getattr(user, "is_superuser", False):
-            return self.all()
-        clinic_id = staff_clinic_id(user)
-        return self.none() if clinic_id is None else self.filter(pk=clinic_id)
+        return access.restrict(self, user, clinic="pk")
 
 
 class Clinic(models.Model):
@@ -88,14 +85,7 @@ class Clinic(models.Model):
 
 class StaffQuerySet(models.QuerySet["Therapist"]):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> StaffQuerySet:
-        if not user.is_authenticated:
-            return self.none()
-        if getattr(user, "is_superuser", False):
-            return self.all()
-        clinic_id = staff_clinic_id(user)
-        if clinic_id is None:
-            return self.none()
-        return self.filter(clinic_id=clinic_id)
+        return access.restrict(self, user, clinic="clinic_id")
 
 
 class Therapist(models.Model):
@@ -121,36 +111,10 @@ class Therapist(models.Model):
         return str(self.user.email)
 
 
-def staff_profile(user: Any) -> Therapist | None:
-    """The staff profile of a user, or None (patients, anonymous users, superusers without one).
-
-    Django caches the reverse one-to-one on the user object, hits and misses alike, so this asks the
-    database at most once per request.
-    """
-    if not getattr(user, "is_authenticated", False):
-        return None
-    try:
-        return user.therapist  # type: ignore[no-any-return]
-    except Therapist.DoesNotExist:
-        return None
-
-
-def staff_clinic_id(user: Any) -> int | None:
-    profile = staff_profile(user)
-    return profile.clinic_id if profile is not None else None
-
-
 class PatientQuerySet(models.QuerySet["Patient"]):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> PatientQuerySet:
-        """The one access path: superusers see all, staff their clinic, a patient only themselves."""
-        if not user.is_authenticated:
-            return self.none()
-        if getattr(user, "is_superuser", False):
-            return self.all()
-        clinic_id = staff_clinic_id(user)
-        if clinic_id is not None:
-            return self.filter(clinic_id=clinic_id)
-        return self.filter(user_id=user.pk)
+        """Superusers see all, staff their clinic, a patient only themselves (``patients.access``)."""
+        return access.restrict(self, user, clinic="clinic_id", own="user_id")
 
     def active(self) -> PatientQuerySet:
         return self.filter(status=Patient.Status.ACTIVE)
@@ -214,13 +178,23 @@ class Patient(models.Model):
             raise ValidationError({"birth_date": "The birth date cannot be in the future."})
 
 
+def patient_of(user: Any) -> Patient | None:
+    """The patient a portal user is, or None (staff, anonymous users)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.patient  # type: ignore[no-any-return]
+    except Patient.DoesNotExist:
+        return None
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 class InvitationQuerySet(models.QuerySet["Invitation"]):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> InvitationQuerySet:
-        return self.filter(patient__in=Patient.objects.visible_to(user))
+        return access.restrict(self, user, clinic="patient__clinic_id", own="patient__user_id")
 
     def usable(self) -> InvitationQuerySet:
         return self.filter(used_at__isnull=True, expires_at__gt=timezone.now())

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from clinic.admin_scoping import ClinicScopedAdmin
+from patients.admin_scoping import ClinicScopedAdmin
 from programs.models import Enrollment, Exercise, OutcomeScore, Phase, PhaseTransition, Program
 from programs.services import outcome_score_record
 

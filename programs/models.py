@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
-
 from auditlog.registry import auditlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,12 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from patients.models import Patient, staff_clinic_id
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
-M = TypeVar("M", bound=models.Model)
+from patients.access import ClinicScopedQuerySet
+from patients.models import Patient
 
 
 class Phase(models.TextChoices):
@@ -75,22 +69,6 @@ class Exercise(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class ClinicScopedQuerySet(models.QuerySet[M]):
-    """Rows reached through a patient: the same access rule as ``Patient.objects.visible_to``."""
-
-    patient_path = "patient"
-
-    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> ClinicScopedQuerySet[M]:
-        if not user.is_authenticated:
-            return self.none()
-        if getattr(user, "is_superuser", False):
-            return self.all()
-        clinic_id = staff_clinic_id(user)
-        if clinic_id is not None:
-            return self.filter(**{f"{self.patient_path}__clinic_id": clinic_id})
-        return self.filter(**{f"{self.patient_path}__user_id": user.pk})
 
 
 class EnrollmentQuerySet(ClinicScopedQuerySet["Enrollment"]):

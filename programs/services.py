@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from assessments import queues
+from clinic.publish import publish
 from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition
 
 
@@ -106,13 +108,11 @@ def outcome_score_record(*, score: OutcomeScore, by: Any) -> OutcomeScore:
 
     The score is marked unscanned, so a lost message only delays the scan: the sweep finds it.
     """
-    from assessments.services import scan_request
-
     if score.entered_by_id is None:
         score.entered_by = by
     score.scanned_at = None
     with transaction.atomic():
         score.save()
         patient_id = score.patient_id
-        transaction.on_commit(lambda: scan_request(patient_id=patient_id), robust=True)
+        transaction.on_commit(lambda: publish(queues.SCAN_PATIENT, patient_id), robust=True)
     return score

@@ -7,7 +7,7 @@ from rest_framework.routers import SimpleRouter
 from assessments.api import AssessmentViewSet, DueView, TrendsView
 from assessments.api_alerts import AlertViewSet
 from assessments.api_fhir import PatientFhirView
-from clinic.api import auth
+from patients import api_auth as auth
 from patients.api import MeView, MyProgramView
 
 router = SimpleRouter(trailing_slash=True)

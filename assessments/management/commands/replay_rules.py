@@ -17,7 +17,8 @@ from tqdm import tqdm
 from assessments import rules
 from assessments.loader import ActiveRuleset, active_params
 from assessments.replay import Replayed, replay_patients
-from clinic.commands import get_clinic, parse_date
+from clinic.commands import parse_date
+from patients.commands import get_clinic
 from patients.models import Clinic, Patient
 
 BATCH = 200

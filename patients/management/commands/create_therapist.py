@@ -5,7 +5,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from clinic.commands import get_clinic, one_line
+from clinic.commands import one_line
+from patients.commands import get_clinic
 from patients.services import generate_password, therapist_create
 
 

@@ -5,7 +5,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from clinic.commands import get_clinic, get_therapist, one_line, parse_date
+from clinic.commands import one_line, parse_date
+from patients.commands import get_clinic, get_therapist
 from patients.services import patient_invite
 from programs.models import Phase, Program
 

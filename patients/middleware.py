@@ -7,7 +7,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from patients.models import Clinic, staff_clinic_id
+from patients.access import staff_clinic_id
+from patients.models import Clinic
 
 
 class ClinicTimezoneMiddleware:

@@ -13,6 +13,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from assessments.models import Entry, OutgoingEmail, RedFlagReport
+from assessments.scanning import MAX_SCAN_FAILURES
+
 
 def _timed(check: Any) -> dict[str, Any]:
     started = time.monotonic()
@@ -51,9 +54,6 @@ def _age_seconds(value: Any) -> float | None:
 
 
 def _backlog() -> dict[str, Any]:
-    from assessments.models import Entry, RedFlagReport
-    from assessments.scanning import MAX_SCAN_FAILURES
-
     unscanned = Entry.objects.unscanned().aggregate(
         oldest=Min("submitted_at"), given_up=Count("id", filter=Q(scan_failures__gte=MAX_SCAN_FAILURES))
     )
@@ -72,8 +72,6 @@ def _backlog() -> dict[str, Any]:
 
 
 def _email_backlog() -> dict[str, Any]:
-    from assessments.models import OutgoingEmail
-
     oldest = OutgoingEmail.objects.unsent().aggregate(oldest=Min("created_at"))["oldest"]
     failed = OutgoingEmail.objects.filter(status=OutgoingEmail.Status.FAILED).count()
     return {"oldest_unsent_email_age_s": _age_seconds(oldest), "emails_failed": failed}

@@ -1,4 +1,5 @@
-"""Who may use which endpoints. Object scope is not decided here: querysets use ``visible_to``."""
+"""The API side of the access rule (``patients.access``): who may use which endpoints, and the 404 contract of
+object URLs. Which rows a caller reaches is decided by the querysets' ``visible_to``."""
 
 from __future__ import annotations
 
@@ -9,16 +10,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from patients.models import Patient, staff_profile
-
-
-def patient_of(user: Any) -> Patient | None:
-    if not getattr(user, "is_authenticated", False):
-        return None
-    try:
-        return user.patient  # type: ignore[no-any-return]
-    except Patient.DoesNotExist:
-        return None
+from patients.access import is_staff_member
+from patients.models import patient_of
 
 
 class IsPatient(BasePermission):
@@ -28,10 +21,6 @@ class IsPatient(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return patient_of(request.user) is not None
-
-
-def is_staff_member(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.is_superuser or staff_profile(user) is not None))
 
 
 class IsTherapist(BasePermission):

@@ -1,4 +1,5 @@
-"""Admin base classes that route every changelist, change page and choice list through ``visible_to``."""
+"""The admin side of the access rule (``patients.access``): every changelist, change page and choice list of
+rows goes through ``visible_to``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db.models import QuerySet
 from django.forms import ModelChoiceField
 from django.http import Http404, HttpRequest
 
-from patients.models import Clinic, Patient, Therapist, staff_clinic_id
+from patients.models import Clinic, Patient, Therapist
 
 
 class ClinicScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -34,22 +35,3 @@ class ClinicScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if related in (Clinic, Patient, Therapist):
             kwargs["queryset"] = related.objects.visible_to(request.user)  # type: ignore[union-attr]
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-def is_clinic_admin(request: HttpRequest) -> bool:
-    user = request.user
-    if user.is_superuser:
-        return True
-    return bool(staff_clinic_id(user) is not None and user.groups.filter(name="Clinic administrators").exists())
-
-
-class DefaultedListFilter(admin.SimpleListFilter):
-    """A list filter that always has a choice selected (its default, when the URL names none), without "All"."""
-
-    def choices(self, changelist: Any) -> Any:
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }

@@ -1,0 +1,91 @@
+"""Who may see what: the one access rule of the product, written once.
+
+- Anonymous callers see nothing.
+- A superuser sees every clinic's rows.
+- A member of a clinic's staff (a user with a ``Therapist`` profile) sees the rows of their own clinic.
+- A patient (a portal user linked to a ``Patient``) sees their own rows, where the model has any for them.
+
+Every queryset's ``visible_to`` calls :func:`restrict`, naming only where the model keeps its clinic and its
+patient's user; the admin (``patients.admin_scoping``) and the API (``patients.permissions``) reach rows only
+through ``visible_to``. This module imports no model, so that the models can import it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model, QuerySet
+
+Q = TypeVar("Q", bound=QuerySet[Any])
+M = TypeVar("M", bound=Model)
+
+
+class StaffProfile(Protocol):
+    """What the rule reads of a staff profile (``patients.models.Therapist``)."""
+
+    pk: Any
+    clinic_id: int
+    is_clinic_admin: bool
+
+
+def staff_profile(user: Any) -> StaffProfile | None:
+    """The staff profile of a user, or None (patients, anonymous users, superusers without one).
+
+    Django caches the reverse one-to-one on the user object, hits and misses alike, so this asks the
+    database at most once per request.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.therapist  # type: ignore[no-any-return]
+    except ObjectDoesNotExist:
+        return None
+
+
+def staff_clinic_id(user: Any) -> int | None:
+    """The clinic whose rows a staff user sees; None for anyone who is not on a clinic's staff."""
+    profile = staff_profile(user)
+    return profile.clinic_id if profile is not None else None
+
+
+def is_staff_member(user: Any) -> bool:
+    """A superuser, or a user on a clinic's staff: the callers of the therapist endpoints."""
+    return bool(getattr(user, "is_authenticated", False) and (user.is_superuser or staff_profile(user) is not None))
+
+
+def restrict(queryset: Q, user: Any, *, clinic: str, own: str | None = None) -> Q:
+    """``queryset`` cut down to what ``user`` may see.
+
+    ``clinic`` is the lookup of the row's clinic id (``"clinic_id"``, ``"patient__clinic_id"``, ``"pk"`` for a
+    clinic itself); ``own`` the lookup of its patient's user id, or None when patients see none of these rows.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset.all()
+    clinic_id = staff_clinic_id(user)
+    if clinic_id is not None:
+        return queryset.filter(**{clinic: clinic_id})
+    if own is None:
+        return queryset.none()
+    return queryset.filter(**{own: user.pk})
+
+
+
+def staff_only(queryset: Q, user: Any) -> Q:
+    """Rows every clinic's staff shares (the built-in rulesets); patients and anonymous callers see none."""
+    return queryset.all() if is_staff_member(user) else queryset.none()
+
+
+class ClinicScopedQuerySet(QuerySet[M]):
+    """Rows reached through a patient: staff see their clinic's, a patient their own.
+
+    ``patient_path`` is the lookup from the row to its patient (``"patient"``, ``"enrollment__patient"``).
+    """
+
+    patient_path = "patient"
+
+    def visible_to(self, user: Any) -> ClinicScopedQuerySet[M]:
+        path = self.patient_path
+        return restrict(self, user, clinic=f"{path}__clinic_id", own=f"{path}__user_id")
