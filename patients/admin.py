@@ -24,7 +24,7 @@ from patients.admin_scoping import ClinicScopedAdmin
 from patients.models import Clinic, Invitation, Patient, Therapist
 from patients.services import invitation_issue
 from programs.admin import ENROLLMENT_FIELDS
-from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition
+from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition, Program
 from programs.services import enrollment_transition, outcome_score_record, readiness_snapshot
 
 
@@ -288,16 +288,24 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
 
     @admin.display(description="Phase history")
     def phase_history(self, obj: Patient) -> str:
-        rows = PhaseTransition.objects.filter(enrollment__patient=obj).select_related("by", "enrollment__program")
+        rows = PhaseTransition.objects.filter(enrollment__patient=obj).select_related("by", "to_program")
         if not rows:
             return "No transitions recorded."
         return format_html(
-            "<table><tr><th>Effective</th><th>From</th><th>To</th><th>By</th><th>Reason</th></tr>{}</table>",
+            "<table><tr><th>Effective</th><th>From</th><th>To</th><th>Program from then</th><th>By</th>"
+            "<th>Reason</th></tr>{}</table>",
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 (
-                    (t.effective_date, t.get_from_phase_display(), t.get_to_phase_display(), t.by, t.reason or "-")
+                    (
+                        t.effective_date,
+                        t.get_from_phase_display(),
+                        t.get_to_phase_display(),
+                        t.to_program.name if t.to_program else "-",
+                        t.by,
+                        t.reason or "-",
+                    )
                     for t in rows
                 ),
             ),
@@ -348,6 +356,7 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
                 transition = enrollment_transition(
                     enrollment=enrollment,
                     to_phase=data["to_phase"],
+                    program=Program.objects.filter(pk=data["program"]).first() if data.get("program") else None,
                     by=request.user,
                     reason=data["reason"],
                     effective_date=data["effective_date"],
@@ -405,6 +414,13 @@ RATING_FIELDS = ("irritability_low", "neuro_screen_clear", "motor_control_ok")
 
 class TransitionForm(forms.Form):
     to_phase = forms.ChoiceField(label="Move to")
+    program = forms.TypedChoiceField(
+        label="Program",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="The patient gets their own copy of its exercises, which you can then adjust on the enrollment.",
+    )
     effective_date = forms.DateField(
         help_text="When the new phase began; may be in the past.", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -424,6 +440,13 @@ class TransitionForm(forms.Form):
         to_phase = self.fields["to_phase"]
         assert isinstance(to_phase, forms.ChoiceField)
         to_phase.choices = [(p.value, p.label) for p in Phase if p.value != current_phase]
+        program = self.fields["program"]
+        assert isinstance(program, forms.ChoiceField)
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for choice in Program.objects.exclude(kind=current_phase).order_by("kind", "-is_default", "name"):
+            label = f"{choice.name} (default)" if choice.is_default else choice.name
+            groups.setdefault(Phase(choice.kind).label, []).append((choice.pk, label))
+        program.choices = [("", "The new phase's default program"), *groups.items()]
         self.fields["effective_date"].initial = today
         if current_phase != Phase.TREATMENT:
             # The ratings belong to the readiness check treatment -> stabilization: not asked for other moves.

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from patients.models import Patient
 from patients.permissions import IsPatient
-from programs.models import Enrollment, Exercise
+from programs.models import Enrollment, PrescribedExercise
 
 
 class ClinicOut(serializers.Serializer):  # type: ignore[type-arg]
@@ -47,8 +47,10 @@ class MeOut(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class ExerciseOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """One exercise as prescribed to this patient (their therapist may have adjusted the program's)."""
+
     class Meta:
-        model = Exercise
+        model = PrescribedExercise
         fields = ["name", "instructions", "region", "sets", "reps", "hold_seconds"]
 
 
@@ -96,7 +98,7 @@ class MyProgramView(APIView):
 
     @extend_schema(responses=ProgramOut)
     def get(self, request: Request) -> Response:
-        """The current program with its exercises; 404 when not enrolled."""
+        """The program of the current phase, with the exercises as prescribed to the patient; 404 if not enrolled."""
         patient = _own_patient(request)
         enrollment = _active_enrollment(patient)
         if enrollment is None:
@@ -108,6 +110,6 @@ class MyProgramView(APIView):
             "description": program.description,
             "phase": enrollment.phase,
             "phase_since": enrollment.phase_since,
-            "exercises": list(program.exercises.all()),
+            "exercises": list(enrollment.prescription.all()),
         }
         return Response(ProgramOut(body).data)

@@ -20,6 +20,7 @@ THERAPIST_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "programs.program": ("view",),
     "programs.exercise": ("view",),
     "programs.enrollment": ("view", "add", "change"),
+    "programs.prescribedexercise": ("view", "add", "change", "delete"),
     "programs.phasetransition": ("view",),
     "programs.outcomescore": ("view", "add"),
     "assessments.entry": ("view",),

@@ -26,6 +26,7 @@ from patients.models import (
     new_caseload_ref,
 )
 from programs.models import Enrollment, Phase, Program
+from programs.services import enrollment_start
 
 User = get_user_model()
 
@@ -172,7 +173,7 @@ def patient_invite(
                     weekly_checkin_weekday=program.weekly_checkin_weekday,
                 )
                 enrollment.full_clean()
-                enrollment.save()
+                enrollment_start(enrollment)
             issued = invitation_issue(patient=patient, by=by)
     except IntegrityError as exc:  # a concurrent invite of the same email
         raise ValidationError({"email": f"A patient with the email {email} already exists in {clinic.name}."}) from exc

@@ -9,8 +9,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from patients.admin_scoping import ClinicScopedAdmin
-from programs.models import Enrollment, Exercise, OutcomeScore, Phase, PhaseTransition, Program
-from programs.services import outcome_score_record
+from programs.models import Enrollment, Exercise, OutcomeScore, Phase, PhaseTransition, PrescribedExercise, Program
+from programs.services import default_program, enrollment_start, outcome_score_record, phase_programs
 
 
 class ExerciseInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -21,8 +21,8 @@ class ExerciseInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["name", "kind", "post_workouts_per_week", "weekly_checkin_weekday"]
-    list_filter = ["kind"]
+    list_display = ["name", "kind", "is_default", "post_workouts_per_week", "weekly_checkin_weekday"]
+    list_filter = ["kind", "is_default"]
     search_fields = ["name"]
     inlines = [ExerciseInline]
 
@@ -61,6 +61,12 @@ class EnrollmentForm(forms.ModelForm):  # type: ignore[type-arg]
             assert isinstance(phase, forms.ChoiceField)
             phase.choices = [(Phase.TREATMENT.value, Phase.TREATMENT.label)]
             phase.help_text = "New enrollments start in treatment; use 'Move to another phase' afterwards."
+            # The program of the phase the enrollment starts in, its default preselected.
+            program = self.fields.get("program")
+            if isinstance(program, forms.ModelChoiceField):
+                program.queryset = phase_programs(Phase.TREATMENT)
+                program.initial = default_program(Phase.TREATMENT)
+                program.help_text = "The patient gets their own copy of its exercises, to adjust on the next page."
         if self.instance.pk is None:
             for name in ("post_workouts_per_week", "weekly_checkin_weekday", "phase_since"):
                 if name in self.fields:
@@ -78,7 +84,20 @@ class EnrollmentForm(forms.ModelForm):  # type: ignore[type-arg]
             if "phase_since" in self.fields and data.get("phase_since") is None and data.get("started_on"):
                 data["phase_since"] = data["started_on"]
                 self.instance.phase_since = data["started_on"]
+            phase = data.get("phase")
+            if phase and program.kind != phase:
+                self.add_error("program", f"{program.name} is a program of another phase; pick a {phase} program.")
         return data
+
+
+class PrescriptionInline(admin.TabularInline):  # type: ignore[type-arg]
+    """The patient's own exercises: adjust sets, reps and hold, add or drop exercises; the template stays."""
+
+    model = PrescribedExercise
+    extra = 0
+    fields = ["position", "name", "region", "sets", "reps", "hold_seconds", "instructions"]
+    verbose_name = "prescribed exercise"
+    verbose_name_plural = "Prescription (this patient's exercises; the program's template is not changed)"
 
 
 @admin.register(Enrollment)
@@ -97,10 +116,21 @@ class EnrollmentAdmin(ClinicScopedAdmin):
     list_select_related = ["patient", "program"]
     search_fields = ["patient__caseload_ref", "patient__last_name"]
     fields = tuple(ENROLLMENT_FIELDS)
+    inlines = [PrescriptionInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        # The phase changes only through "Move to another phase", which records the transition.
-        return ["patient", "phase", "phase_since"] if obj is not None else []
+        # The phase, and with it the program, changes only through "Move to another phase", which records the
+        # transition and prescribes the new phase's program.
+        return ["patient", "program", "phase", "phase_since"] if obj is not None else []
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        return list(self.inlines) if obj is not None else []  # the prescription exists once the enrollment does
+
+    def save_model(self, request: HttpRequest, obj: Enrollment, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            enrollment_start(obj)
 
 
 @admin.register(PhaseTransition)

@@ -21,7 +21,11 @@ class Phase(models.TextChoices):
 
 
 class Program(models.Model):
-    """A template program, shared by every clinic."""
+    """A template program of one phase, shared by every clinic.
+
+    A patient entering a phase is prescribed its default program (``is_default``), or another program of that
+    phase that the therapist picks; the prescription is the patient's own copy (``PrescribedExercise``).
+    """
 
     name = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=16, choices=Phase.choices)
@@ -34,9 +38,15 @@ class Program(models.Model):
     weekly_checkin_weekday = models.PositiveSmallIntegerField(
         default=0, validators=[MaxValueValidator(6)], help_text="Default weekday of the weekly check-in (0 = Monday)."
     )
+    is_default = models.BooleanField(
+        default=False, help_text="Prescribed to a patient entering this phase, unless the therapist picks another."
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=Q(is_default=True), name="one_default_program_per_phase")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
@@ -141,6 +151,9 @@ class PhaseTransition(models.Model):
         help_text="Drawing-in and craniocervical flexion without superficial substitution.",
     )
     readiness = models.JSONField(default=dict, blank=True, help_text="Snapshot of the readiness check.")
+    # The program that applied before and from the move (empty on moves recorded before programs followed phases).
+    from_program = models.ForeignKey(Program, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    to_program = models.ForeignKey(Program, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PhaseTransitionQuerySet.as_manager()
@@ -153,6 +166,46 @@ class PhaseTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_phase} -> {self.to_phase} on {self.effective_date:%Y-%m-%d}"
+
+
+class PrescribedExerciseQuerySet(ClinicScopedQuerySet["PrescribedExercise"]):
+    patient_path = "enrollment__patient"
+
+
+class PrescribedExercise(models.Model):
+    """One exercise as prescribed to one patient: a copy of the program's, adjusted for them.
+
+    The rows are copied from the enrollment's program when the enrollment starts and whenever a phase move
+    changes the program; the therapist then adjusts sets, reps and hold, adds or drops exercises, without
+    touching the template. The portal serves these rows (``/api/v1/me/program/``).
+    """
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="prescription")
+    source = models.ForeignKey(
+        Exercise, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,
+        help_text="The program's exercise this was copied from; empty for one added for this patient.",
+    )  # fmt: skip
+    name = models.CharField(max_length=120)
+    instructions = models.TextField()
+    region = models.CharField(max_length=12, choices=Exercise.Region.choices)
+    sets = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(20)])
+    reps = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(100)])
+    hold_seconds = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(600)])
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = PrescribedExerciseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["enrollment", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "name"], name="prescribed_exercise_unique_per_enrollment"),
+            models.CheckConstraint(
+                condition=Q(sets__gte=1) & Q(reps__gte=1), name="prescribed_exercise_sets_reps_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class OutcomeScoreQuerySet(ClinicScopedQuerySet["OutcomeScore"]):
@@ -204,3 +257,4 @@ class OutcomeScore(models.Model):
 auditlog.register(Enrollment, exclude_fields=["created_at"])
 auditlog.register(PhaseTransition, exclude_fields=["created_at"])
 auditlog.register(OutcomeScore, exclude_fields=["created_at"])
+auditlog.register(PrescribedExercise)

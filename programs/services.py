@@ -1,4 +1,4 @@
-"""Use cases for enrollments: phase transitions and outcome scores."""
+"""Use cases for enrollments: the program of each phase and its prescription, phase transitions, outcome scores."""
 
 from __future__ import annotations
 
@@ -7,11 +7,52 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from assessments import queues
 from clinic.publish import publish
-from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition
+from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition, PrescribedExercise, Program
+
+
+def phase_programs(phase: str) -> QuerySet[Program]:
+    """The programs a patient entering ``phase`` may be given, the default first."""
+    return Program.objects.filter(kind=phase).order_by("-is_default", "name")
+
+
+def default_program(phase: str) -> Program | None:
+    return phase_programs(phase).first()
+
+
+def prescription_reset(enrollment: Enrollment) -> list[PrescribedExercise]:
+    """Prescribe the enrollment's program afresh: the patient's own copy of its exercises, replacing the old one."""
+    PrescribedExercise.objects.filter(enrollment=enrollment).delete()
+    return PrescribedExercise.objects.bulk_create(
+        PrescribedExercise(
+            enrollment=enrollment,
+            source=exercise,
+            name=exercise.name,
+            instructions=exercise.instructions,
+            region=exercise.region,
+            sets=exercise.sets,
+            reps=exercise.reps,
+            hold_seconds=exercise.hold_seconds,
+            position=exercise.position,
+        )
+        for exercise in enrollment.program.exercises.order_by("position", "id")
+    )
+
+
+def enrollment_start(enrollment: Enrollment) -> Enrollment:
+    """Save a new enrollment and prescribe its program. The program must be one of its phase."""
+    if enrollment.program.kind != enrollment.phase:
+        raise ValidationError(
+            {"program": f"{enrollment.program.name} is a program of another phase; pick a {enrollment.phase} program."}
+        )
+    with transaction.atomic():
+        enrollment.save()
+        prescription_reset(enrollment)
+    return enrollment
 
 
 def enrollment_transition(
@@ -20,6 +61,7 @@ def enrollment_transition(
     to_phase: str,
     by: Any,
     reason: str,
+    program: Program | None = None,
     effective_date: date | None = None,
     irritability_low: bool | None = None,
     neuro_screen_clear: bool | None = None,
@@ -28,12 +70,20 @@ def enrollment_transition(
 ) -> PhaseTransition:
     """Move an active enrollment to another phase and record the transition with its readiness snapshot.
 
+    The patient is given the new phase's program (``program``, by default the phase's default program) and a
+    fresh prescription of it; the transition records which program applied before and from the move.
+
     The effective date may lie in the past (transitions are often recorded late), but not before the
     current phase began nor in the future. When the readiness snapshot shows a criterion that did not
     pass, a reason is required: moving too soon is the classic mistake.
     """
     if to_phase not in Phase.values:
         raise ValidationError({"to_phase": f"Unknown phase {to_phase!r}."})
+    program = program or default_program(to_phase)
+    if program is None:
+        raise ValidationError({"program": f"No program is set up for the {Phase(to_phase).label} phase yet."})
+    if program.kind != to_phase:
+        raise ValidationError({"program": f"{program.name} is not a program of the {Phase(to_phase).label} phase."})
     reason = (reason or "").strip()
     with transaction.atomic():
         # Lock the row so that two therapists moving the same patient at once serialise.
@@ -73,10 +123,14 @@ def enrollment_transition(
             neuro_screen_clear=neuro_screen_clear,
             motor_control_ok=motor_control_ok,
             readiness=snapshot,
+            from_program_id=locked.program_id,
+            to_program=program,
         )
         locked.phase = to_phase
         locked.phase_since = effective
-        locked.save(update_fields=["phase", "phase_since"])
+        locked.program = program
+        locked.save(update_fields=["phase", "phase_since", "program"])
+        prescription_reset(locked)
     enrollment.refresh_from_db()
     return transition
 

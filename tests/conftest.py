@@ -12,6 +12,8 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from patients.models import Clinic, Patient, Therapist
+from programs.builtin import ensure_built_in_programs
+from programs.models import Exercise, Program
 from tests.factories import (
     ClinicFactory,
     EnrollmentFactory,
@@ -80,6 +82,9 @@ class World:
 
 @pytest.fixture
 def world(db: None) -> World:
+    # The built-in programs come from a data migration; a transactional test run earlier in this process
+    # flushed every table, so they are put back (idempotent).
+    ensure_built_in_programs(Program, Exercise)
     clinic = ClinicFactory(name="Riverside", timezone="Europe/London")
     other_clinic = ClinicFactory(name="Hilltop", timezone="America/New_York")
     therapist = TherapistFactory(clinic=clinic, display_name="Jane Roe, PT, DPT")

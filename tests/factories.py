@@ -13,6 +13,7 @@ from django.utils import timezone
 from assessments import questionnaires as q
 from patients.models import CLINIC_ADMINS_GROUP, THERAPISTS_GROUP, Clinic, Patient, Therapist
 from programs.models import Enrollment, Exercise, OutcomeScore, Phase, Program
+from programs.services import prescription_reset
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -118,13 +119,20 @@ class ExerciseFactory(factory.django.DjangoModelFactory):
 class EnrollmentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Enrollment
+        skip_postgeneration_save = True
 
     patient = factory.SubFactory(PatientFactory)
-    program = factory.SubFactory(ProgramFactory)
     phase = Phase.STABILIZATION
+    program = factory.SubFactory(ProgramFactory, kind=factory.SelfAttribute("..phase"))  # a program of its phase
     phase_since = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=21))
     started_on = factory.LazyAttribute(lambda o: o.phase_since - dt.timedelta(days=30))
     active = True
+
+    @factory.post_generation
+    def prescription(obj: Enrollment, create: bool, extracted: Any, **kwargs: Any) -> None:
+        """The patient's own copy of the program's exercises, as every enrollment gets when it starts."""
+        if create:
+            prescription_reset(obj)
 
 
 class OutcomeScoreFactory(factory.django.DjangoModelFactory):

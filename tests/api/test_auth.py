@@ -19,7 +19,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from assessments.models import Entry
 from patients.models import Invitation
 from patients.services import invitation_issue, patient_invite
-from programs.models import Program
+from programs.models import Phase, Program
 from tests.api.factories import post_workout_answers
 from tests.api.helpers import ASSESSMENTS, client_for, errors
 from tests.factories import PASSWORD, ProgramFactory
@@ -381,7 +381,7 @@ def invited(world: Any) -> tuple[Any, str]:
         email="new.patient@example.test",
         first_name="Nora",
         last_name="Quist",
-        program=cast(Program, ProgramFactory(name="Core basics")),
+        program=cast(Program, ProgramFactory(name="Core basics", kind=Phase.TREATMENT)),
         by=world.therapist.user,
     )
     return patient, issued.token

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from assessments.models import Entry
 from patients.models import Patient
+from programs.services import prescription_reset
 from tests.api.factories import build_entry, make_entry
 from tests.api.helpers import ASSESSMENTS, client_for, errors
 from tests.factories import EnrollmentFactory, ExerciseFactory, ProgramFactory
@@ -62,6 +63,7 @@ def test_program_lists_the_exercises_in_order(world: Any, patient_api: APIClient
     ExerciseFactory(program=program, name="Bird dog", position=2, sets=2, reps=10, hold_seconds=3, region="core")
     ExerciseFactory(program=program, name="Chin tuck", position=1, sets=3, reps=8, hold_seconds=10, region="neck")
     ExerciseFactory(name="Someone else's program")
+    prescription_reset(world.patient.enrollments.get(active=True))  # as when the patient was enrolled
 
     response = patient_api.get("/api/v1/me/program/")
 

@@ -19,6 +19,7 @@ PERSONAS = ["therapist", "colleague", "outsider", "clinic_admin", "superuser"]
 RIVERSIDE_STAFF = {"Jane Roe, PT, DPT", "Sam Lee, PT", "Alex Admin, PT"}
 RIVERSIDE_PATIENTS = {"Maria", "Tom", "Lena"}
 EVERY_PATIENT = {"Maria", "Tom", "Lena", "Otto"}
+BUILT_IN_PROGRAMS = {"Back pain treatment", "Core stabilization", "Maintenance"}  # shared by every clinic
 FORBIDDEN = None  # the persona's group has no permission on the model: 403
 
 
@@ -69,10 +70,10 @@ CHANGELISTS: dict[str, tuple[str, Callable[[Any], str], dict[str, set[str] | Non
         lambda i: i.patient.first_name,
         {**by_clinic(FORBIDDEN, FORBIDDEN, EVERY_PATIENT), "clinic_admin": RIVERSIDE_PATIENTS},
     ),
-    "program": (  # templates shared by every clinic
+    "program": (  # templates shared by every clinic: the built-in ones and those of the enrollments
         "/admin/programs/program/",
         lambda p: p.name,
-        {persona: {f"Program {name}" for name in EVERY_PATIENT} for persona in PERSONAS},
+        {persona: BUILT_IN_PROGRAMS | {f"Program {name}" for name in EVERY_PATIENT} for persona in PERSONAS},
     ),
     "enrollment": (
         "/admin/programs/enrollment/",

@@ -58,7 +58,7 @@ def frozen(time_machine: Any) -> dt.datetime:
 
 @pytest.fixture
 def program(db: None) -> Program:
-    return ProgramFactory(name="Core stabilization", kind=Phase.STABILIZATION, post_workouts_per_week=4)
+    return ProgramFactory(name="Core stabilization plus", kind=Phase.STABILIZATION, post_workouts_per_week=4)
 
 
 # --- create_clinic ---------------------------------------------------------------------------------
@@ -233,7 +233,7 @@ def test_invite_patient_creates_patient_enrollment_and_hashed_invitation_valid_s
             "--birth-date",
             "1979-11-02",
             "--program",
-            "core STABILIZATION",
+            "core STABILIZATION plus",
             "--phase",
             "stabilization",
             "--phase-since",
@@ -310,13 +310,19 @@ def test_invite_patient_without_program_creates_no_enrollment(world: Any) -> Non
     assert "/activate/?token=" in output
 
 
-def test_invite_patient_with_program_starts_today_in_treatment_by_default(
-    world: Any, program: Program, frozen: dt.datetime
-) -> None:
-    invite("--program", "Core stabilization", therapist=world.therapist.user.email)
+def test_invite_patient_with_program_starts_today_in_treatment_by_default(world: Any, frozen: dt.datetime) -> None:
+    invite("--program", "Back pain treatment", therapist=world.therapist.user.email)
 
     enrollment = Enrollment.objects.get(patient__email="new.patient@example.test")
     assert (enrollment.phase, enrollment.phase_since) == (Phase.TREATMENT, dt.date(2026, 3, 10))
+    assert [e.name for e in enrollment.prescription.all()] == [e.name for e in enrollment.program.exercises.all()]
+
+
+def test_invite_patient_refuses_a_program_of_another_phase(world: Any, program: Program) -> None:
+    with pytest.raises(CommandError, match="program: Core stabilization plus is a program of another phase"):
+        invite("--program", "Core stabilization plus", therapist=world.therapist.user.email)
+
+    assert not Patient.objects.filter(email="new.patient@example.test").exists()
 
 
 def test_invite_patient_allows_an_email_used_in_another_clinic(world: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from programs.models import Enrollment, OutcomeScore
+from programs.models import Enrollment, OutcomeScore, Phase
 from tests.factories import PatientFactory, ProgramFactory
 
 
@@ -31,7 +31,7 @@ def test_a_new_enrollment_takes_the_programs_schedule_and_starts_its_phase_on_th
     client: Any, world: Any
 ) -> None:
     patient = PatientFactory(therapist=world.therapist)
-    program = ProgramFactory(post_workouts_per_week=5, weekly_checkin_weekday=3)
+    program = ProgramFactory(kind=Phase.TREATMENT, post_workouts_per_week=5, weekly_checkin_weekday=3)
     client.force_login(world.therapist.user)
 
     response = client.post("/admin/programs/enrollment/add/", _form(patient, program))
@@ -44,7 +44,7 @@ def test_a_new_enrollment_takes_the_programs_schedule_and_starts_its_phase_on_th
 
 def test_a_schedule_set_by_the_therapist_wins_over_the_programs(client: Any, world: Any) -> None:
     patient = PatientFactory(therapist=world.therapist)
-    program = ProgramFactory(post_workouts_per_week=5, weekly_checkin_weekday=3)
+    program = ProgramFactory(kind=Phase.TREATMENT, post_workouts_per_week=5, weekly_checkin_weekday=3)
     client.force_login(world.therapist.user)
 
     client.post(
@@ -59,7 +59,7 @@ def test_a_schedule_set_by_the_therapist_wins_over_the_programs(client: Any, wor
 
 def test_a_second_active_enrollment_is_a_form_error_not_a_crash(client: Any, world: Any) -> None:
     client.force_login(world.therapist.user)
-    program = ProgramFactory()
+    program = ProgramFactory(kind=Phase.TREATMENT)
 
     response = client.post("/admin/programs/enrollment/add/", _form(world.patient, program))
 

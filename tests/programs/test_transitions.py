@@ -294,7 +294,7 @@ def test_a_move_back_to_treatment_shows_the_open_alerts_and_requires_a_reason(cl
     assert f'href="/admin/assessments/alert/{alert.pk}/change/"' in content
     assert alert.words().summary in content
     assert "Maria Lopez" in content  # the page names the patient
-    assert set(page.context["form"].fields) == {"to_phase", "effective_date", "reason"}  # no readiness ratings
+    assert set(page.context["form"].fields) == {"to_phase", "program", "effective_date", "reason"}  # no ratings
 
     refused = client.post(transition_url(world.patient), {"to_phase": Phase.TREATMENT, "effective_date": "2026-03-08"})
 

@@ -14,7 +14,9 @@ from django.utils import timezone
 from assessments.demo import history_create
 from patients.models import Clinic, Patient, Therapist
 from patients.services import therapist_create
+from programs.builtin import ensure_built_in_programs
 from programs.models import Enrollment, Exercise, Phase, PhaseTransition, Program
+from programs.services import default_program, enrollment_start
 
 User = get_user_model()
 
@@ -28,57 +30,7 @@ STAFF = [
     ("sam.lee@demo.clinic", "Sam Lee, PT", False),
 ]
 
-PROGRAMS: list[dict[str, Any]] = [
-    {
-        "name": "Back pain treatment",
-        "kind": Phase.TREATMENT,
-        "post_workouts_per_week": 3,
-        "exercises": [
-            (
-                "Supine breathing with drawing-in",
-                "Lie on your back, knees bent. Breathe out and gently draw the "
-                "lower belly in without moving the spine.",
-                "core",
-                3,
-                8,
-                10,
-            ),
-            ("Pelvic tilts", "Knees bent, rock the pelvis gently within a pain-free range.", "core", 2, 10, 0),
-            ("Knee-to-chest", "One knee at a time, hold where you feel a gentle stretch.", "hips", 2, 5, 20),
-            ("Walking", "An easy walk at a pace you can talk at.", "other", 1, 1, 900),
-        ],
-    },
-    {
-        "name": "Core stabilization",
-        "kind": Phase.STABILIZATION,
-        "post_workouts_per_week": 3,
-        "exercises": [
-            ("Dead bug", "Keep the low back still while opposite arm and leg lower slowly.", "core", 3, 8, 0),
-            ("Side plank from knees", "Hips in line, hold without holding your breath.", "core", 3, 1, 20),
-            ("Glute bridge", "Squeeze the glutes, lift without arching the low back.", "glutes", 3, 10, 3),
-            ("Bird dog", "On hands and knees, reach opposite arm and leg without rotating.", "core", 3, 8, 3),
-            (
-                "Hamstring stretch with strap",
-                "Lying on your back, gentle stretch, no pins and needles.",
-                "hamstrings",
-                2,
-                3,
-                30,
-            ),
-            ("Chin nod", "Gently nod the chin without pushing the head into the floor.", "neck", 2, 10, 5),
-        ],
-    },
-    {
-        "name": "Maintenance",
-        "kind": Phase.MAINTENANCE,
-        "post_workouts_per_week": 2,
-        "exercises": [
-            ("Pilates mat class", "Your weekly class, as taught.", "core", 1, 1, 0),
-            ("Hip hinge with dowel", "Keep three points of contact on the dowel.", "hips", 3, 10, 0),
-        ],
-    },
-]
-
+# The programs are the built-in ones (programs/migrations/0003_program_follows_phase.py), one default per phase.
 # first, last, email, therapist email, program, phase, days in phase, history pattern (assessments.demo)
 PATIENTS = [
     ("Maria", "Lopez", "maria.lopez@example.com", "jane.roe@demo.clinic", "Core stabilization", "stabilization", 26,
@@ -110,7 +62,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             clinic = self._clinic()
             staff = {email: self._staff(clinic, email, name, admin) for email, name, admin in STAFF}
-            programs = {spec["name"]: self._program(spec) for spec in PROGRAMS}
+            ensure_built_in_programs(Program, Exercise)
+            programs = {program.name: program for program in Program.objects.filter(is_default=True)}
             for first, last, email, therapist_email, program, phase, days, pattern in PATIENTS:
                 patient = self._patient(
                     clinic, staff[therapist_email], first, last, email, programs[program], phase, days
@@ -146,26 +99,6 @@ class Command(BaseCommand):
             clinic=clinic, email=email, display_name=name, password=DEMO_PASSWORD, is_clinic_admin=is_admin
         )
 
-    def _program(self, spec: dict[str, Any]) -> Program:
-        program, _ = Program.objects.get_or_create(
-            name=spec["name"],
-            defaults={"kind": spec["kind"], "post_workouts_per_week": spec["post_workouts_per_week"]},
-        )
-        for position, (name, instructions, region, sets, reps, hold) in enumerate(spec["exercises"]):
-            Exercise.objects.get_or_create(
-                program=program,
-                name=name,
-                defaults={
-                    "instructions": instructions,
-                    "region": region,
-                    "sets": sets,
-                    "reps": reps,
-                    "hold_seconds": hold,
-                    "position": position,
-                },
-            )
-        return program
-
     def _patient(
         self,
         clinic: Clinic,
@@ -198,14 +131,16 @@ class Command(BaseCommand):
         if not Enrollment.objects.filter(patient=patient, active=True).exists():
             today = timezone.localdate(timezone=clinic.tz)
             since = today - timedelta(days=days)
-            enrollment = Enrollment.objects.create(
-                patient=patient,
-                program=program,
-                phase=phase,
-                phase_since=since,
-                started_on=since - timedelta(days=42),
-                post_workouts_per_week=program.post_workouts_per_week,
-                weekly_checkin_weekday=program.weekly_checkin_weekday,
+            enrollment = enrollment_start(
+                Enrollment(
+                    patient=patient,
+                    program=program,
+                    phase=phase,
+                    phase_since=since,
+                    started_on=since - timedelta(days=42),
+                    post_workouts_per_week=program.post_workouts_per_week,
+                    weekly_checkin_weekday=program.weekly_checkin_weekday,
+                )
             )
             if phase == Phase.STABILIZATION:
                 # The recorded move into stabilization, as a therapist would have made it.
@@ -213,6 +148,8 @@ class Command(BaseCommand):
                     enrollment=enrollment,
                     from_phase=Phase.TREATMENT,
                     to_phase=Phase.STABILIZATION,
+                    from_program=default_program(Phase.TREATMENT),
+                    to_program=program,
                     effective_date=since,
                     by=therapist.user,
                     reason="Pain settled, neurological screen clear, good motor control.",
