@@ -53,7 +53,6 @@ class ClinicAdminSite(admin.AdminSite):
             "phase_review": workspace.phase_review_due(user, timezone.localdate()),
             "limits": {
                 "quiet_days": workspace.QUIET_DAYS,
-                "adherence_days": workspace.ADHERENCE_DAYS,
                 "attention": workspace.ATTENTION_LIMIT,
             },
             **(extra_context or {}),

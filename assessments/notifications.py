@@ -19,9 +19,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments import queues
+from assessments.adherence import weekly_adherence
 from assessments.models import Alert, OutgoingEmail, Severity
 from clinic.publish import publish
 from patients.models import Clinic, Patient, Therapist
+from programs.models import Enrollment
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +189,7 @@ def digest_send(*, therapist: Therapist, now: datetime) -> OutgoingEmail | None:
             "still_open": [_digest_row(a) for a in alerts if a not in new and a.status != Alert.Status.RESOLVED],
             "day": local_day,
             "queue_link": admin_url("admin:assessments_alert_changelist"),
+            "adherence": _adherence_counts(therapist, now),
         }
         email = _write(
             key=f"digest:{therapist.pk}:{local_day.isoformat()}",
@@ -198,6 +201,19 @@ def digest_send(*, therapist: Therapist, now: datetime) -> OutgoingEmail | None:
         )
         Alert.objects.filter(pk__in=[a.pk for a in new], digested_at__isnull=True).update(digested_at=now)
     return email
+
+
+def _adherence_counts(therapist: Therapist, now: datetime) -> dict[str, int]:
+    """Last complete week over the therapist's caseload, as counts only (no patient named in an email)."""
+    enrollments = Enrollment.objects.filter(
+        patient__therapist=therapist, patient__status=Patient.Status.ACTIVE, active=True
+    ).select_related("patient__clinic")
+    last_weeks = [weeks[0] for weeks in weekly_adherence(enrollments, weeks=2, now=now).values()]
+    return {
+        "patients": len(last_weeks),
+        "low": sum(1 for week in last_weeks if week.low),
+        "missed_checkins": sum(1 for week in last_weeks if week.checkins_due and not week.checkins),
+    }
 
 
 def _digest_row(alert: Alert) -> dict[str, Any]:
@@ -226,7 +242,6 @@ def reminders_send(*, now: datetime) -> list[OutgoingEmail]:
     """
     from assessments import questionnaires as q
     from assessments.selectors import due_items
-    from programs.models import Enrollment
 
     written: list[OutgoingEmail] = []
     enrollments = (

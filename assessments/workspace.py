@@ -13,15 +13,14 @@ from typing import Any, Final
 
 from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
 
-from assessments.models import Alert, Entry
+from assessments.adherence import weekly_adherence
+from assessments.models import Alert
 from assessments.wording import AlertWords
 from patients.access import staff_profile
 from patients.models import Patient
-from programs.models import Phase
+from programs.models import Enrollment, Phase
 
 QUIET_DAYS: Final = 7  # no report for this long: listed (R-11 raises an alert on the same span)
-ADHERENCE_DAYS: Final = 14  # sessions reported against prescribed over this span
-LOW_ADHERENCE: Final = 0.5  # below half of the prescribed sessions is low
 REVIEW_AFTER_DAYS: Final = 42  # in treatment this long: the readiness check for stabilization is due
 PHASE_REVIEW_RULE: Final = "R-07"
 ATTENTION_LIMIT: Final = 200
@@ -110,26 +109,20 @@ def quiet_patients(user: Any, now: datetime) -> list[PatientRow]:
 
 
 def low_adherence(user: Any, now: datetime) -> list[PatientRow]:
-    """Patients who reported under half the sessions prescribed over the last ``ADHERENCE_DAYS`` days."""
-    since = now - timedelta(days=ADHERENCE_DAYS)
-    rows = (
-        caseload(user)
-        .filter(enrollments__started_on__lte=since.date())
-        .annotate(
-            done=Count(
-                "entries",
-                filter=Q(entries__kind=Entry.Kind.POST_WORKOUT, entries__occurred_at__gte=since),
-                distinct=True,
-            ),
-            per_week=Max("enrollments__post_workouts_per_week", filter=Q(enrollments__active=True)),
-        )
-        .order_by("last_name", "pk")
+    """Patients who reported under half of the sessions prescribed last week (Monday to Sunday, clinic time)."""
+    enrollments = list(
+        Enrollment.objects.filter(active=True, patient__in=caseload(user))
+        .select_related("patient__clinic")
+        .order_by("patient__last_name", "patient_id")
     )
+    weeks = weekly_adherence(enrollments, weeks=2, now=now)
     out = []
-    for p in rows:
-        due = (p.per_week or 0) * ADHERENCE_DAYS // 7
-        if due and p.done < due * LOW_ADHERENCE:
-            out.append(PatientRow(p, f"{p.done} of {due} sessions reported in {ADHERENCE_DAYS} days"))
+    for enrollment in enrollments:
+        last = weeks[enrollment.pk][0]
+        if last.low:
+            missed = ", weekly check-in missed" if last.checkins_due and not last.checkins else ""
+            detail = f"last week: {last.sessions} of {last.prescribed} sessions reported{missed}"
+            out.append(PatientRow(enrollment.patient, detail))
     return out
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from assessments import charts
+from assessments.adherence import WEEKS_SHOWN, weekly_adherence
 from assessments.models import Alert
 from assessments.wording import readiness_words
 from clinic.admin_filters import DefaultedListFilter
@@ -212,13 +213,15 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
     ) -> HttpResponse:
         """The clinical picture first: trend charts over 30 / 90 / 365 days and the timeline, then the details."""
         patient = self.get_object(request, object_id)
-        enrollment = Enrollment.objects.filter(patient=patient, active=True).first()
+        enrollment = Enrollment.objects.filter(patient=patient, active=True).select_related("patient__clinic").first()
         days = charts.range_days(request.GET.get("days"))
         picture = charts.clinical_picture(
             patient=patient, days=days, today=_clinic_today(patient), enrollment=enrollment
         )
+        weeks = weekly_adherence([enrollment] if enrollment else [], weeks=WEEKS_SHOWN)
         context = {
             "picture": picture,
+            "adherence": list(reversed(weeks[enrollment.pk])) if enrollment else [],
             "ranges": charts.RANGES,
             "title": f"{patient.first_name} {patient.last_name} ({patient.caseload_ref})",
             **(extra_context or {}),

@@ -11,9 +11,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from assessments.adherence import Week, weekly_adherence
 from patients.models import Patient
 from patients.permissions import IsPatient
 from programs.models import Enrollment, PrescribedExercise
+
+ADHERENCE_WEEKS = 4
 
 
 class ClinicOut(serializers.Serializer):  # type: ignore[type-arg]
@@ -37,6 +40,20 @@ class EnrollmentOut(serializers.Serializer):  # type: ignore[type-arg]
     phase_since = serializers.DateField()
 
 
+class AdherenceWeekOut(serializers.Serializer):  # type: ignore[type-arg]
+    """One calendar week (Monday to Sunday, in the clinic's time zone) of the patient's own reporting."""
+
+    week_start = serializers.DateField(help_text="The Monday of the week.")
+    sessions_reported = serializers.IntegerField(help_text="Post-workout reports made for that week.")
+    sessions_prescribed = serializers.IntegerField(help_text="Sessions prescribed for the days of the week enrolled.")
+    checkins_done = serializers.IntegerField(help_text="Weekly check-ins made for that week.")
+    checkins_due = serializers.IntegerField(help_text="1 when the week's check-in day has come, else 0.")
+    exercise_days = serializers.IntegerField(
+        allow_null=True, help_text="Exercise days reported in the week's check-in (0-7), null without one."
+    )
+    in_progress = serializers.BooleanField(help_text="The current week.")
+
+
 class MeOut(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.IntegerField()
     first_name = serializers.CharField()
@@ -44,6 +61,7 @@ class MeOut(serializers.Serializer):  # type: ignore[type-arg]
     clinic = ClinicOut()
     therapist = TherapistOut()
     enrollment = EnrollmentOut(allow_null=True)
+    adherence = AdherenceWeekOut(many=True, help_text=f"The last {ADHERENCE_WEEKS} weeks, oldest first.")
 
 
 class ExerciseOut(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -82,6 +100,10 @@ class MeView(APIView):
         """The patient, their clinic, therapist and current enrollment."""
         patient = _own_patient(request)
         enrollment = _active_enrollment(patient)
+        weeks: list[Week] = []
+        if enrollment is not None:
+            enrollment.patient = patient  # with its clinic, for the clinic's weeks
+            weeks = weekly_adherence([enrollment], weeks=ADHERENCE_WEEKS)[enrollment.pk]
         body: dict[str, Any] = {
             "id": patient.pk,
             "first_name": patient.first_name,
@@ -89,6 +111,7 @@ class MeView(APIView):
             "clinic": patient.clinic,
             "therapist": patient.therapist,
             "enrollment": enrollment,
+            "adherence": [week.as_dict() for week in weeks],
         }
         return Response(MeOut(body).data)
 

@@ -33,7 +33,11 @@ def test_me_describes_the_patient_clinic_therapist_and_enrollment(world: Any, pa
     response = patient_api.get("/api/v1/me/")
 
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    adherence = body.pop("adherence")  # checked in tests/assessments/test_adherence.py
+    assert len(adherence) == 4
+    assert adherence[-1]["in_progress"] is True
+    assert body == {
         "id": world.patient.pk,
         "first_name": "Maria",
         "email": world.patient.email,
@@ -56,6 +60,7 @@ def test_me_without_an_active_enrollment_has_a_null_enrollment(world: Any, patie
     response = patient_api.get("/api/v1/me/")
     assert response.status_code == 200
     assert response.json()["enrollment"] is None
+    assert response.json()["adherence"] == []
 
 
 def test_program_lists_the_exercises_in_order(world: Any, patient_api: APIClient) -> None:

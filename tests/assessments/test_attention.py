@@ -77,7 +77,9 @@ def test_the_landing_page_lists_quiet_low_adherence_and_phase_review_patients(
     assert "Regular" not in quiet_names
     assert colleague_quiet.last_name not in quiet_names  # a therapist sees their own caseload here
     low = {r.patient.last_name: r.detail for r in context["low_adherence"]}
-    assert low["Quiet"] == "1 of 6 sessions reported in 14 days"
+    # Last week is Monday 8 to Sunday 14 June (London): Quentin's one session was on the Monday, Rita's on the
+    # 9th, 12th and 14th; the check-in day is Monday.
+    assert low["Quiet"] == "last week: 1 of 3 sessions reported, weekly check-in missed"
     assert "Regular" not in low
     review_rows = {r.patient.last_name: r.detail for r in context["phase_review"]}
     assert review_rows["Review"].startswith("several warning signs during stabilization")
@@ -107,8 +109,9 @@ def test_the_landing_page_costs_the_same_queries_at_5_and_50_alerts_and_patients
     client.force_login(world.therapist.user)
     client.get(HOME)
     # The session, user, staff profile and permissions of the app list, then one query each for the open
-    # alerts, the severity counts and the quiet, low-adherence and phase-review lists.
-    with django_assert_num_queries(11) as small:
+    # alerts, the severity counts, the quiet and phase-review lists, and two for low adherence (the
+    # enrollments, then their entries of the last two weeks).
+    with django_assert_num_queries(12) as small:
         assert len(client.get(HOME).context["rows"]) == 5
     grow(45)
     with django_assert_num_queries(len(small.captured_queries)):

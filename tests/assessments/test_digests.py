@@ -151,6 +151,12 @@ def test_a_due_digest_lists_new_alerts_most_severe_first_then_those_still_open(
             assert alert.patient.first_name not in body
             assert alert.patient.last_name not in body
     assert [m.subject for m in mailoutbox] == [email.subject]
+    # Adherence as counts only: Maria and Tom (the therapist's enrolled patients) reported nothing last week.
+    assert (
+        "over your 2 enrolled patients: 2 reported under half of their prescribed sessions, 2 missed the weekly "
+        "check-in" in " ".join(email.body_text.split())
+    )
+    assert "Adherence last week" in email.body_html
 
 
 def test_a_digest_moves_the_schedule_on_and_marks_the_new_alerts_as_digested(
