@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -28,6 +29,9 @@ from assessments.outbox import outbox_requeue_failed
 from clinic.admin_filters import DefaultedListFilter
 from patients.access import staff_profile
 from patients.admin_scoping import ClinicScopedAdmin
+from patients.reads import record_page_reads
+from programs.models import ManagementTime
+from programs.services import MAX_MINUTES, management_time_log
 
 
 class QueueFilter(DefaultedListFilter):
@@ -77,6 +81,13 @@ class ResolveForm(forms.Form):
         required=False, choices=[("", "---"), *SafetyScreenReview.Outcome.choices], label="Outcome of the assessment"
     )
     review_date = forms.DateField(required=False, label="Assessed on", widget=forms.DateInput(attrs={"type": "date"}))
+    minutes = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_MINUTES,
+        label="Minutes spent",
+        help_text="Time spent on this patient's remote monitoring for this alert (the monthly report counts it).",
+    )
 
     def __init__(self, *args: Any, alert: Alert, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -186,7 +197,8 @@ class AlertAdmin(ClinicScopedAdmin):
         return ["severity_rank", mine.asc(), "raised_at"]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        return super().changelist_view(request, {"title": QUEUE_TITLE, **(extra_context or {})})
+        response = super().changelist_view(request, {"title": QUEUE_TITLE, **(extra_context or {})})
+        return record_page_reads(request, response, "alert")
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
@@ -202,7 +214,7 @@ class AlertAdmin(ClinicScopedAdmin):
             "title": f"{alert.rule_id} {alert.title}: {alert.patient.first_name} {alert.patient.last_name}",
             **(extra_context or {}),
         }
-        return super().change_view(request, object_id, form_url, context)
+        return record_page_reads(request, super().change_view(request, object_id, form_url, context), "alert")
 
     def save_model(self, request: HttpRequest, obj: Alert, form: Any, change: bool) -> None:
         """Nothing of an alert is edited on its page: triage goes through the Acknowledge and Resolve views."""
@@ -248,7 +260,12 @@ class AlertAdmin(ClinicScopedAdmin):
             return HttpResponseRedirect(reverse("admin:assessments_alert_change", args=[alert.pk]))
         if request.method == "POST" and form.is_valid():
             try:
-                alert_resolve(alert=alert, by=request.user, note=form.cleaned_data["note"], reviews=form.reviews())
+                with transaction.atomic():
+                    alert_resolve(alert=alert, by=request.user, note=form.cleaned_data["note"], reviews=form.reviews())
+                    if minutes := form.cleaned_data.get("minutes"):
+                        management_time_log(
+                            patient=alert.patient, by=request.user, minutes=minutes, source=ManagementTime.Source.TRIAGE
+                        )
             except ValidationError as exc:
                 _add_errors(form, exc)
             else:

@@ -31,6 +31,7 @@ from assessments import questionnaires as q
 from assessments.models import Alert, Entry
 from patients.admin_scoping import ClinicScopedAdmin
 from patients.models import Clinic, Patient
+from patients.reads import record_page_reads
 from programs.models import Enrollment, Phase, PhaseTransition
 
 if TYPE_CHECKING:
@@ -221,7 +222,13 @@ class EntryAdmin(ClinicScopedAdmin):
             patient = Patient.objects.visible_to(request.user).filter(pk=int(patient_id)).first()
             if patient is not None:
                 extra_context = {"title": f"Entries of {patient}", **(extra_context or {})}
-        return super().changelist_view(request, extra_context)
+        return record_page_reads(request, super().changelist_view(request, extra_context), "entry")
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        return record_page_reads(request, response, "entry")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> _FieldsetSpec:
         """The envelope, then the entry's own questionnaire, group by group (never the other one's fields)."""

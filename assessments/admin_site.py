@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_otp.admin import OTPAdminAuthenticationForm
 
 from assessments import workspace
+from patients.reads import record_reads
 
 
 class ClinicAdminSite(admin.AdminSite):
@@ -41,12 +42,14 @@ class ClinicAdminSite(admin.AdminSite):
         """What needs acting on now: open alerts most severe first, then the patients to look at."""
         now = timezone.now()
         user = request.user
+        rows = workspace.attention_rows(user, now)
+        record_reads(request, (row.alert.patient for row in rows), "attention view")
         context = {
             **self.each_context(request),
             "title": self.index_title,
             "subtitle": None,
             "app_list": self.get_app_list(request),
-            "rows": workspace.attention_rows(user, now),
+            "rows": rows,
             "counts": workspace.severity_counts(user),
             "quiet": workspace.quiet_patients(user, now),
             "low_adherence": workspace.low_adherence(user, now),

@@ -28,6 +28,7 @@ from assessments.serializers import (
 from assessments.services import assessment_submit, red_flag_report_store
 from patients.models import patient_of
 from patients.permissions import IsPatient, ObjectScopeFirst
+from patients.reads import record_reads
 from programs.models import Enrollment
 
 
@@ -80,6 +81,20 @@ class AssessmentViewSet(
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:  # type: ignore[type-arg]
         return EntryInputSerializer if self.action == "create" else EntryOutputSerializer
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The patient's own entries, newest first (recorded in the audit of reads)."""
+        response = super().list(request, *args, **kwargs)
+        if (patient := patient_of(request.user)) is not None:
+            record_reads(request, [patient], "entries (portal)")
+        return response
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One of the patient's own entries (recorded in the audit of reads)."""
+        response = super().retrieve(request, *args, **kwargs)
+        if (patient := patient_of(request.user)) is not None:
+            record_reads(request, [patient], "entry (portal)", object_id=int(kwargs["pk"]))
+        return response
 
     @extend_schema(request=EntryInputSerializer, responses={201: EntryCreatedSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -19,6 +20,9 @@ from assessments.models import Alert, SafetyScreenReview, Severity
 from clinic.api.fields import StrictCharField, StrictSerializerMixin
 from patients.access import is_staff_member
 from patients.permissions import IsTherapist, ObjectScopeFirst
+from patients.reads import record_reads
+from programs.models import ManagementTime
+from programs.services import MAX_MINUTES, management_time_log
 
 
 class CriterionOut(serializers.Serializer):  # type: ignore[type-arg]
@@ -75,6 +79,12 @@ class ResolveIn(StrictSerializerMixin, serializers.Serializer):  # type: ignore[
         help_text="R-01 only: per reported safety-screen item, when it was assessed and the outcome. An item "
         "assessed as stable lowers a later unchanged report of it to high for 90 days.",
     )
+    minutes = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_MINUTES,
+        help_text="Minutes spent on the patient's remote monitoring for this alert (the monthly report counts them).",
+    )
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -111,6 +121,20 @@ class AlertViewSet(ObjectScopeFirst, mixins.ListModelMixin, mixins.RetrieveModel
             .order_by("severity_rank", "-raised_at", "-id")
         )
 
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
+        page = super().paginate_queryset(queryset)
+        if page is not None:  # the alerts shown: their patients' reads are recorded (patients.reads)
+            record_reads(self.request, (alert.patient for alert in page), "alert list")
+        return page
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One alert of the caller's clinic (recorded in the audit of reads)."""
+        response = super().retrieve(request, *args, **kwargs)
+        alert = self.scoped_object
+        if alert is not None:
+            record_reads(request, [alert.patient], "alert", object_id=alert.pk)
+        return response
+
     @extend_schema(request=None, responses=AlertOut)
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: Any = None) -> Response:
@@ -124,10 +148,15 @@ class AlertViewSet(ObjectScopeFirst, mixins.ListModelMixin, mixins.RetrieveModel
         """-> resolved, with a note saying how."""
         data = ResolveIn(data=request.data)
         data.is_valid(raise_exception=True)
-        alert = alert_resolve(
-            alert=self.get_object(),
-            by=request.user,
-            note=data.validated_data["note"],
-            reviews=data.validated_data.get("reviews"),
-        )
+        with transaction.atomic():
+            alert = alert_resolve(
+                alert=self.get_object(),
+                by=request.user,
+                note=data.validated_data["note"],
+                reviews=data.validated_data.get("reviews"),
+            )
+            if minutes := data.validated_data.get("minutes"):
+                management_time_log(
+                    patient=alert.patient, by=request.user, minutes=minutes, source=ManagementTime.Source.TRIAGE
+                )
         return Response(AlertOut(alert).data)

@@ -16,6 +16,7 @@ from assessments.fhir import patient_bundle
 from patients.access import is_staff_member
 from patients.models import Patient
 from patients.permissions import IsTherapist, ObjectScopeFirst
+from patients.reads import record_reads
 
 
 class PatientFhirView(ObjectScopeFirst, APIView):
@@ -29,4 +30,5 @@ class PatientFhirView(ObjectScopeFirst, APIView):
     def get(self, request: Request, pk: Any) -> Response:
         """Patient, a QuestionnaireResponse per entry, an Observation per scored value, a Flag per open alert."""
         patient = self.scoped_object or get_object_or_404(Patient.objects.visible_to(request.user), pk=pk)
+        record_reads(request, [patient], "FHIR export")
         return Response(patient_bundle(patient=patient), content_type="application/fhir+json")

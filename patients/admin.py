@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -18,15 +19,23 @@ from django.utils.html import format_html, format_html_join
 from assessments import charts
 from assessments.adherence import WEEKS_SHOWN, weekly_adherence
 from assessments.models import Alert
+from assessments.monitoring import monitoring_csv, monitoring_report
 from assessments.wording import readiness_words
 from clinic.admin_filters import DefaultedListFilter
 from patients.access import staff_clinic_id, staff_profile
 from patients.admin_scoping import ClinicScopedAdmin
-from patients.models import Clinic, Invitation, Patient, Therapist
+from patients.models import Clinic, Invitation, Patient, PatientRead, Therapist
+from patients.reads import record_reads
 from patients.services import invitation_issue
 from programs.admin import ENROLLMENT_FIELDS
-from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition, Program
-from programs.services import enrollment_transition, outcome_score_record, readiness_snapshot
+from programs.models import Enrollment, ManagementTime, OutcomeScore, Phase, PhaseTransition, Program
+from programs.services import (
+    MAX_MINUTES,
+    enrollment_transition,
+    management_time_log,
+    outcome_score_record,
+    readiness_snapshot,
+)
 
 
 class ClinicForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -59,10 +68,74 @@ class ClinicAdmin(ClinicScopedAdmin):
 
     list_display = ["name", "timezone", "digest_hour", "weekdays", "email_high_immediately"]
     search_fields = ["name"]
+    actions = ["monitoring_report"]
 
     @admin.display(description="Digest days")
     def weekdays(self, obj: Clinic) -> str:
         return ", ".join(obj.digest_weekday_names)
+
+    @admin.action(description="Remote-monitoring report (monthly, CSV)", permissions=["change"])
+    def monitoring_report(self, request: HttpRequest, queryset: QuerySet[Clinic]) -> HttpResponse | None:
+        clinic = queryset.first()
+        if clinic is None:
+            return None
+        return HttpResponseRedirect(reverse("admin:patients_clinic_monitoring", args=[clinic.pk]))
+
+    def get_urls(self) -> list[URLPattern]:
+        custom = [
+            path(
+                "<path:object_id>/monitoring/",
+                self.admin_site.admin_view(self.monitoring_view),
+                name="patients_clinic_monitoring",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def monitoring_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The month's remote-monitoring report: shown, or downloaded as CSV (``download``)."""
+        clinic = self.get_object(request, object_id)
+        if not self.has_change_permission(request, clinic):
+            raise PermissionDenied
+        form = MonthForm(request.GET or None, initial={"month": _last_month(clinic)})
+        rows = None
+        if form.is_bound and form.is_valid():
+            month = form.cleaned_data["month"]
+            rows = monitoring_report(clinic=clinic, month=month)
+            if "download" in request.GET:
+                response = HttpResponse(content_type="text/csv; charset=utf-8")
+                response["Content-Disposition"] = f'attachment; filename="remote-monitoring-{month}.csv"'
+                response.write("\ufeff" + monitoring_csv(rows))  # the byte-order mark: spreadsheets read UTF-8
+                return response
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Remote-monitoring report: {clinic.name}",
+            "opts": self.model._meta,
+            "clinic": clinic,
+            "form": form,
+            "rows": rows,
+            "month_label": form.cleaned_data["month"] if rows is not None else "",
+        }
+        return TemplateResponse(request, "admin/patients/clinic/monitoring_report.html", context)
+
+
+class MonthForm(forms.Form):
+    month = forms.RegexField(
+        regex=r"^\d{4}-(0[1-9]|1[0-2])$",
+        label="Month",
+        help_text="YYYY-MM",
+        error_messages={"invalid": "Give the month as YYYY-MM."},
+        widget=forms.TextInput(attrs={"type": "month"}),
+    )
+
+
+def _last_month(clinic: Clinic) -> str:
+    today = timezone.localdate(timezone=clinic.tz)
+    return f"{today.replace(day=1) - timedelta(days=1):%Y-%m}"
+
+
+class ReviewTimeForm(forms.Form):
+    minutes = forms.IntegerField(min_value=1, max_value=MAX_MINUTES, label="Minutes")
+    on = forms.DateField(label="Day", widget=forms.DateInput(attrs={"type": "date"}), help_text="The day of the work.")
 
 
 @admin.register(Therapist)
@@ -213,6 +286,8 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
     ) -> HttpResponse:
         """The clinical picture first: trend charts over 30 / 90 / 365 days and the timeline, then the details."""
         patient = self.get_object(request, object_id)
+        if request.method == "GET":
+            record_reads(request, [patient], "patient page")
         enrollment = Enrollment.objects.filter(patient=patient, active=True).select_related("patient__clinic").first()
         days = charts.range_days(request.GET.get("days"))
         picture = charts.clinical_picture(
@@ -338,9 +413,50 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
                 "<path:object_id>/transition/",
                 self.admin_site.admin_view(self.transition_view),
                 name="patients_patient_transition",
-            )
+            ),
+            path(
+                "<path:object_id>/log-review/",
+                self.admin_site.admin_view(self.log_review_view),
+                name="patients_patient_log_review",
+            ),
         ]
         return custom + super().get_urls()
+
+    def log_review_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Log minutes spent reviewing the patient's data (remote-monitoring time)."""
+        patient = self.get_object(request, object_id)
+        if not self.has_change_permission(request, patient):
+            raise PermissionDenied
+        today = _clinic_today(patient)
+        form = ReviewTimeForm(request.POST or None, initial={"on": today})
+        if request.method == "POST" and form.is_valid():
+            try:
+                logged = management_time_log(
+                    patient=patient,
+                    by=request.user,
+                    minutes=form.cleaned_data["minutes"],
+                    on=form.cleaned_data["on"],
+                    source=ManagementTime.Source.REVIEW,
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, f"Logged {logged.minutes} min of review on {logged.on}.")
+                return HttpResponseRedirect(reverse("admin:patients_patient_change", args=[patient.pk]))
+        month_minutes = ManagementTime.objects.filter(
+            patient=patient, on__gte=today.replace(day=1), on__lte=today
+        ).aggregate(total=Sum("minutes"))["total"]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Log review time: {patient.first_name} {patient.last_name}",
+            "opts": self.model._meta,
+            "patient": patient,
+            "patient_name": f"{patient.first_name} {patient.last_name}",
+            "form": form,
+            "month_minutes": month_minutes or 0,
+        }
+        return TemplateResponse(request, "admin/patients/patient/log_review.html", context)
 
     def transition_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         patient = self.get_object(request, object_id)
@@ -473,4 +589,36 @@ class InvitationAdmin(ClinicScopedAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PatientRead)
+class PatientReadAdmin(ClinicScopedAdmin):
+    """Who read which patient's information: for the clinic's administrators, read-only."""
+
+    list_display = ["timestamp", "actor", "patient_ref", "what", "remote_addr"]
+    list_filter = ["timestamp"]
+    list_select_related = ["actor"]
+    search_fields = ["object_repr", "actor__email"]
+    fields = ["timestamp", "actor", "patient_ref", "what", "remote_addr"]
+    readonly_fields = ["timestamp", "actor", "patient_ref", "what", "remote_addr"]
+    date_hierarchy = "timestamp"
+
+    @admin.display(description="Patient (caseload)")
+    def patient_ref(self, obj: PatientRead) -> str:
+        return str(obj.object_repr)
+
+    @admin.display(description="What was read")
+    def what(self, obj: PatientRead) -> str:
+        data = obj.additional_data or {}
+        read = str(data.get("read", "-"))
+        return f"{read} {data['id']}" if data.get("id") else read
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

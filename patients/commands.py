@@ -8,10 +8,13 @@ from patients.models import Clinic, Therapist
 
 
 def get_clinic(name: str) -> Clinic:
-    try:
-        return Clinic.objects.get(name__iexact=name.strip())
-    except Clinic.DoesNotExist:
-        raise CommandError(f"Unknown clinic {name!r}") from None
+    """The clinic of that name (any case), or of that id when ``name`` is a number."""
+    key = name.strip()
+    clinic = Clinic.objects.filter(pk=int(key)).first() if key.isascii() and key.isdigit() else None
+    clinic = clinic or Clinic.objects.filter(name__iexact=key).first()
+    if clinic is None:
+        raise CommandError(f"Unknown clinic {name!r}")
+    return clinic
 
 
 def get_therapist(email: str, clinic: Clinic) -> Therapist:

@@ -7,6 +7,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -219,6 +220,34 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation for {self.patient.caseload_ref}"
+
+
+class PatientReadQuerySet(models.QuerySet["PatientRead"]):
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> PatientReadQuerySet:
+        """The reads of the patients the user may see (``patients.access``); patients see none."""
+        patients = access.restrict(Patient.objects.all(), user, clinic="clinic_id")
+        return self.filter(object_id__in=patients.values("pk"))
+
+
+class PatientReadManager(models.Manager["PatientRead"]):
+    def get_queryset(self) -> PatientReadQuerySet:
+        return PatientReadQuerySet(self.model, using=self._db).filter(
+            action=LogEntry.Action.ACCESS, content_type__app_label="patients", content_type__model="patient"
+        )
+
+
+class PatientRead(LogEntry):
+    """A read of a patient's health information (``patients.reads``), as django-auditlog stored it."""
+
+    objects = PatientReadManager()
+
+    class Meta:
+        proxy = True
+        ordering = ["-timestamp"]
+        verbose_name = "patient read"
+
+    def __str__(self) -> str:
+        return f"{self.object_repr} read"
 
 
 auditlog.register(Patient, exclude_fields=["created_at"])

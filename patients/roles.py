@@ -31,6 +31,7 @@ THERAPIST_PERMISSIONS: dict[str, tuple[str, ...]] = {
 CLINIC_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     **{key: ("view", "add", "change", "delete") for key in THERAPIST_PERMISSIONS},
     "patients.invitation": ("view",),
+    "patients.patientread": ("view",),
     "assessments.entry": ("view",),
     "assessments.redflagreport": ("view",),
     "assessments.ruleset": ("view", "add", "change"),

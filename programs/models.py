@@ -208,6 +208,41 @@ class PrescribedExercise(models.Model):
         return self.name
 
 
+class ManagementTimeQuerySet(ClinicScopedQuerySet["ManagementTime"]):
+    pass
+
+
+class ManagementTime(models.Model):
+    """Minutes a clinician spent managing one patient's remote monitoring, logged explicitly.
+
+    Logged with a minutes field when resolving an alert, or with "Log review time" on the patient page; never
+    inferred from page views. Summed per calendar month in the remote-monitoring report.
+    """
+
+    class Source(models.TextChoices):
+        TRIAGE = "triage", "Alert triage"
+        REVIEW = "review", "Review of the patient's data"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="management_time")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(240)])
+    on = models.DateField(help_text="The day of the work, in the clinic's time zone.")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ManagementTimeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-on", "-id"]
+        indexes = [models.Index(fields=["patient", "on"], name="management_time_patient_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(minutes__gte=1) & Q(minutes__lte=240), name="management_minutes_1_240")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minutes} min on {self.on:%Y-%m-%d} ({self.get_source_display()})"
+
+
 class OutcomeScoreQuerySet(ClinicScopedQuerySet["OutcomeScore"]):
     pass
 
@@ -258,3 +293,4 @@ auditlog.register(Enrollment, exclude_fields=["created_at"])
 auditlog.register(PhaseTransition, exclude_fields=["created_at"])
 auditlog.register(OutcomeScore, exclude_fields=["created_at"])
 auditlog.register(PrescribedExercise)
+auditlog.register(ManagementTime, exclude_fields=["created_at"])

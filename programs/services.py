@@ -12,7 +12,15 @@ from django.utils import timezone
 
 from assessments import queues
 from clinic.publish import publish
-from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition, PrescribedExercise, Program
+from programs.models import (
+    Enrollment,
+    ManagementTime,
+    OutcomeScore,
+    Phase,
+    PhaseTransition,
+    PrescribedExercise,
+    Program,
+)
 
 
 def phase_programs(phase: str) -> QuerySet[Program]:
@@ -170,3 +178,19 @@ def outcome_score_record(*, score: OutcomeScore, by: Any) -> OutcomeScore:
         patient_id = score.patient_id
         transaction.on_commit(lambda: publish(queues.SCAN_PATIENT, patient_id), robust=True)
     return score
+
+
+MAX_MINUTES = 240
+
+
+def management_time_log(*, patient: Any, by: Any, minutes: int, source: str, on: date | None = None) -> ManagementTime:
+    """Log minutes spent managing a patient's remote monitoring (a review, or the triage of an alert)."""
+    today = timezone.localdate(timezone=patient.clinic.tz)
+    on = on or today
+    if not 1 <= minutes <= MAX_MINUTES:
+        raise ValidationError({"minutes": f"Give the minutes as a whole number from 1 to {MAX_MINUTES}."})
+    if on > today:
+        raise ValidationError({"on": "The day cannot be in the future."})
+    if source not in ManagementTime.Source.values:
+        raise ValidationError({"source": f"Unknown source {source!r}."})
+    return ManagementTime.objects.create(patient=patient, by=by, minutes=minutes, on=on, source=source)
