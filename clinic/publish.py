@@ -8,8 +8,10 @@ full, because the broker has been frozen for a while, the publish is skipped at 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Final
@@ -29,7 +31,8 @@ def publish(task: str, *args: Any, countdown: int | None = None, deadline: float
     if not _slots.acquire(blocking=False):
         logger.warning("publishing %s skipped: the broker is not answering; the sweep will pick it up", task)
         return False
-    future = _pool.submit(_send_and_release, task, args, countdown)
+    # In the request's context: its request id goes into the task's headers (clinic/logs.py).
+    future = _pool.submit(contextvars.copy_context().run, _send_and_release, task, args, countdown)
     try:
         return bool(future.result(timeout=deadline))
     except FutureTimeout:
@@ -52,3 +55,19 @@ def _send_and_release(task: str, args: tuple[Any, ...], countdown: int | None) -
         return publish_now(task, *args, countdown=countdown)
     finally:
         _slots.release()
+
+
+def wait_idle(timeout: float) -> bool:
+    """Wait until no publish of this process is in progress; False when one still hangs after ``timeout``.
+
+    For a graceful shutdown, and for tests that change the broker between publishes.
+    """
+    taken = 0
+    deadline = time.monotonic() + timeout
+    try:
+        while taken < _WORKERS and _slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            taken += 1
+        return taken == _WORKERS
+    finally:
+        for _ in range(taken):
+            _slots.release()

@@ -135,6 +135,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Binds a request id to every log line of the request (and of the tasks it publishes): clinic/logs.py.
+    "django_structlog.middlewares.RequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # API requests without credentials (and failed authentications) are throttled per address before any view.
@@ -406,7 +408,8 @@ CELERY_TASK_ROUTES = {
 OUTBOX_LEASE_SECONDS = min(6 * EMAIL_TIMEOUT + 15, 90)
 OUTBOX_SWEEP_SECONDS = 15.0
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Beat only ticks; the database decides what is due. Edited in the admin (Periodic tasks).
+# Beat only ticks; the database decides what is due. Beat writes these entries into its database schedule
+# (Periodic tasks in the admin) each time it starts, so change them here, not there.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "sweep-unscanned-entries": {"task": "assessments.sweep_unscanned", "schedule": 30.0},
     # A sweep still queued when the next one is due is dropped (a hanging SMTP server must not pile them up).
@@ -421,18 +424,37 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 }
 
 # --- Logging -------------------------------------------------------------------------------------
+# One chain for every logger of every process (clinic/logs.py): structured lines, a request id carried into
+# the Celery tasks a request causes, and no health information (names, emails, answers, search terms, query
+# strings, paths outside the URL configuration are masked). docs/operations.md, "Logs".
 LOG_LEVEL = _read("LOG_LEVEL", lambda raw: raw.upper(), "INFO")
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL has an invalid value {LOG_LEVEL!r}")
+# JSON lines for log collectors (the default when DEBUG is off, so in production); readable key=value lines
+# in development.
+LOG_FORMAT = _read("LOG_FORMAT", lambda raw: raw.strip().lower(), "console" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "console"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT has an invalid value {LOG_FORMAT!r}: expected json or console")
+LOGGING_CONFIG = "clinic.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"structured": {"()": "clinic.logs.formatter", "fmt": LOG_FORMAT}},
     # Request lines carry paths, never query strings (an admin search holds a surname): see clinic/logs.py.
     "filters": {"no_query_strings": {"()": "clinic.logs.StripQueryStrings"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["no_query_strings"]}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "structured", "filters": ["no_query_strings"]}
+    },
     "loggers": {
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False, "filters": ["no_query_strings"]}
+        # Django's own handlers (plain text to the console when DEBUG, mail to ADMINS) are dropped: its records
+        # reach the root handler, through the redaction.
+        "django": {"handlers": [], "level": "NOTSET", "propagate": True},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # SQL and its parameters (names, answers) are never logged, whatever LOG_LEVEL says.
+        "django.db.backends": {"level": "INFO"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+# django-structlog: the client address is bound by clinic/logs.py as the throttles see it (trusted proxies
+# only); its Celery receivers are connected there and in clinic/celery.py, once per process.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False

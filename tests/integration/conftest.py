@@ -424,3 +424,27 @@ def start_worker(shared_db: SharedDb, broker: Broker, smtp: SmtpServer, tmp_path
         yield start
     finally:
         stop_all([worker.process for worker in started])
+
+
+# --- the fault suite's table -------------------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the table of tests/integration/test_faults.py after the run: per fault, lost, doubled, recovery.
+
+    Each fault test hands its tally over as a user property, which also travels from pytest-xdist workers.
+    """
+    from tests.integration.faults import FAULT, fault_table
+
+    rows = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == FAULT
+    ]
+    if rows:
+        terminalreporter.write_sep("=", "faults: alerts and emails lost or sent twice, and the time to recover")
+        for line in fault_table(rows):
+            terminalreporter.write_line(line)
