@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any, Protocol, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 
-Q = TypeVar("Q", bound=QuerySet[Any])
+QS = TypeVar("QS", bound=QuerySet[Any])
 M = TypeVar("M", bound=Model)
 
 
@@ -54,7 +54,7 @@ def is_staff_member(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and (user.is_superuser or staff_profile(user) is not None))
 
 
-def restrict(queryset: Q, user: Any, *, clinic: str, own: str | None = None) -> Q:
+def restrict(queryset: QS, user: Any, *, clinic: str, own: str | None = None) -> QS:
     """``queryset`` cut down to what ``user`` may see.
 
     ``clinic`` is the lookup of the row's clinic id (``"clinic_id"``, ``"patient__clinic_id"``, ``"pk"`` for a
@@ -73,7 +73,24 @@ def restrict(queryset: Q, user: Any, *, clinic: str, own: str | None = None) -> 
 
 
 
-def staff_only(queryset: Q, user: Any) -> Q:
+def shared_or_own(queryset: QS, user: Any, *, clinic: str) -> QS:
+    """Rows shared by every clinic (their ``clinic`` is empty) and the staff user's clinic's own.
+
+    Superusers see every clinic's; patients and anonymous callers none (they reach these rows through their
+    own records only).
+    """
+    if not getattr(user, "is_authenticated", False):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset.all()
+    clinic_id = staff_clinic_id(user)
+    if clinic_id is None:
+        return queryset.none()
+    lookup = clinic.removesuffix("_id")
+    return queryset.filter(Q(**{f"{lookup}__isnull": True}) | Q(**{clinic: clinic_id}))
+
+
+def staff_only(queryset: QS, user: Any) -> QS:
     """Rows every clinic's staff shares (the built-in rulesets); patients and anonymous callers see none."""
     return queryset.all() if is_staff_member(user) else queryset.none()
 

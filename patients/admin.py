@@ -34,6 +34,7 @@ from programs.services import (
     enrollment_transition,
     management_time_log,
     outcome_score_record,
+    phase_programs,
     readiness_snapshot,
 )
 
@@ -468,7 +469,12 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
         if enrollment is None:
             messages.error(request, "This patient has no active enrollment to move.")
             return HttpResponseRedirect(reverse("admin:patients_patient_change", args=[patient.pk]))
-        form = TransitionForm(request.POST or None, current_phase=enrollment.phase, today=_clinic_today(patient))
+        form = TransitionForm(
+            request.POST or None,
+            current_phase=enrollment.phase,
+            today=_clinic_today(patient),
+            clinic_id=patient.clinic_id,
+        )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -554,7 +560,7 @@ class TransitionForm(forms.Form):
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
 
-    def __init__(self, *args: Any, current_phase: str, today: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, current_phase: str, today: Any, clinic_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         to_phase = self.fields["to_phase"]
         assert isinstance(to_phase, forms.ChoiceField)
@@ -562,9 +568,12 @@ class TransitionForm(forms.Form):
         program = self.fields["program"]
         assert isinstance(program, forms.ChoiceField)
         groups: dict[str, list[tuple[int, str]]] = {}
-        for choice in Program.objects.exclude(kind=current_phase).order_by("kind", "-is_default", "name"):
-            label = f"{choice.name} (default)" if choice.is_default else choice.name
-            groups.setdefault(Phase(choice.kind).label, []).append((choice.pk, label))
+        for phase in Phase:
+            if phase == current_phase:
+                continue
+            for rank, choice in enumerate(phase_programs(phase, clinic_id)):  # the phase's default first
+                label = f"{choice.name} (default)" if rank == 0 else choice.name
+                groups.setdefault(phase.label, []).append((choice.pk, label))
         program.choices = [("", "The new phase's default program"), *groups.items()]
         self.fields["effective_date"].initial = today
         if current_phase != Phase.TREATMENT:

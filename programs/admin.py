@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from patients.access import staff_clinic_id
 from patients.admin_scoping import ClinicScopedAdmin
 from programs.models import Enrollment, Exercise, OutcomeScore, Phase, PhaseTransition, PrescribedExercise, Program
-from programs.services import default_program, enrollment_start, outcome_score_record, phase_programs
+from programs.services import default_program, enrollment_start, outcome_score_record, phase_programs, program_copy
+
+
+def _editable(request: HttpRequest, program: Program | None) -> bool:
+    """A clinic edits its own programs; the built-in ones only a superuser (they are every clinic's)."""
+    return program is None or program.clinic_id is not None or bool(request.user.is_superuser)
 
 
 class ExerciseInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -18,13 +26,60 @@ class ExerciseInline(admin.TabularInline):  # type: ignore[type-arg]
     extra = 0
     fields = ["position", "name", "region", "sets", "reps", "hold_seconds", "instructions"]
 
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _editable(request, obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _editable(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _editable(request, obj) and super().has_delete_permission(request, obj)
+
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["name", "kind", "is_default", "post_workouts_per_week", "weekly_checkin_weekday"]
+class ProgramAdmin(ClinicScopedAdmin):
+    """The built-in programs (shared, read-only) and the clinic's own; "Copy for my clinic" makes an own copy."""
+
+    list_display = ["name", "kind", "owner", "is_default", "post_workouts_per_week", "weekly_checkin_weekday"]
     list_filter = ["kind", "is_default"]
     search_fields = ["name"]
     inlines = [ExerciseInline]
+    actions = ["copy_for_my_clinic"]
+
+    @admin.display(description="Owner", ordering="clinic__name")
+    def owner(self, obj: Program) -> str:
+        return obj.clinic.name if obj.clinic is not None else "Built in"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("clinic")
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [] if request.user.is_superuser else ["clinic"]  # staff: always their own clinic
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _editable(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _editable(request, obj) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Program, form: Any, change: bool) -> None:
+        if not request.user.is_superuser:
+            obj.clinic_id = staff_clinic_id(request.user)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Copy for my clinic (to edit the copy)", permissions=["add"])
+    def copy_for_my_clinic(self, request: HttpRequest, queryset: QuerySet[Program]) -> None:
+        clinic_id = staff_clinic_id(request.user)
+        if clinic_id is None:
+            self.message_user(request, "Only a clinic's staff can copy a program for their clinic.", messages.ERROR)
+            return
+        for program in queryset:
+            try:
+                copy = program_copy(program=program, clinic_id=clinic_id)
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            else:
+                self.message_user(request, f"Copied as {copy.name}; edit it under Programs.", messages.SUCCESS)
 
 
 ENROLLMENT_FIELDS = [
@@ -52,6 +107,8 @@ class EnrollmentForm(forms.ModelForm):  # type: ignore[type-arg]
             "phase_since": "Leave empty to use the start date.",
         }
 
+    clinic_id: int | None = None  # the staff user's clinic: its own programs and the built-in ones are offered
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is None and "phase" in self.fields:
@@ -64,8 +121,8 @@ class EnrollmentForm(forms.ModelForm):  # type: ignore[type-arg]
             # The program of the phase the enrollment starts in, its default preselected.
             program = self.fields.get("program")
             if isinstance(program, forms.ModelChoiceField):
-                program.queryset = phase_programs(Phase.TREATMENT)
-                program.initial = default_program(Phase.TREATMENT)
+                program.queryset = phase_programs(Phase.TREATMENT, self.clinic_id)
+                program.initial = default_program(Phase.TREATMENT, self.clinic_id)
                 program.help_text = "The patient gets their own copy of its exercises, to adjust on the next page."
         if self.instance.pk is None:
             for name in ("post_workouts_per_week", "weekly_checkin_weekday", "phase_since"):
@@ -117,6 +174,11 @@ class EnrollmentAdmin(ClinicScopedAdmin):
     search_fields = ["patient__caseload_ref", "patient__last_name"]
     fields = tuple(ENROLLMENT_FIELDS)
     inlines = [PrescriptionInline]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        form.clinic_id = staff_clinic_id(request.user)  # type: ignore[attr-defined]
+        return form
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # The phase, and with it the program, changes only through "Move to another phase", which records the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from auditlog.registry import auditlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,8 +12,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from patients import access
 from patients.access import ClinicScopedQuerySet
-from patients.models import Patient
+from patients.models import Clinic, Patient
 
 
 class Phase(models.TextChoices):
@@ -20,14 +23,29 @@ class Phase(models.TextChoices):
     MAINTENANCE = "maintenance", "Maintenance"
 
 
-class Program(models.Model):
-    """A template program of one phase, shared by every clinic.
+class ProgramQuerySet(models.QuerySet["Program"]):
+    def visible_to(self, user: Any) -> ProgramQuerySet:
+        """The built-in programs, shared by every clinic, and the user's clinic's own (``patients.access``)."""
+        return access.shared_or_own(self, user, clinic="clinic_id")
 
-    A patient entering a phase is prescribed its default program (``is_default``), or another program of that
-    phase that the therapist picks; the prescription is the patient's own copy (``PrescribedExercise``).
+    def for_clinic(self, clinic_id: int | None) -> ProgramQuerySet:
+        return self.filter(Q(clinic__isnull=True) | Q(clinic_id=clinic_id))
+
+
+class Program(models.Model):
+    """A template program of one phase: built in (no clinic; shared and read-only) or a clinic's own.
+
+    A patient entering a phase is prescribed the clinic's default program of that phase (``is_default``; the
+    built-in default when the clinic has none of its own), or another program of that phase that the therapist
+    picks; the prescription is the patient's own copy (``PrescribedExercise``). A clinic changes a built-in
+    program by copying it and editing the copy.
     """
 
-    name = models.CharField(max_length=120, unique=True)
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="programs",
+        help_text="The clinic that owns this program; empty for a built-in program, shared by every clinic.",
+    )  # fmt: skip
+    name = models.CharField(max_length=120)
     kind = models.CharField(max_length=16, choices=Phase.choices)
     description = models.TextField(blank=True)
     post_workouts_per_week = models.PositiveSmallIntegerField(
@@ -42,10 +60,21 @@ class Program(models.Model):
         default=False, help_text="Prescribed to a patient entering this phase, unless the therapist picks another."
     )
 
+    objects = ProgramQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["kind"], condition=Q(is_default=True), name="one_default_program_per_phase")
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(is_default=True, clinic__isnull=True),
+                name="one_built_in_default_per_phase",
+            ),
+            models.UniqueConstraint(
+                fields=["clinic", "kind"], condition=Q(is_default=True), name="one_clinic_default_per_phase"
+            ),
+            models.UniqueConstraint(fields=["name"], condition=Q(clinic__isnull=True), name="built_in_program_name"),
+            models.UniqueConstraint(fields=["clinic", "name"], name="program_name_unique_per_clinic"),
         ]
 
     def __str__(self) -> str:

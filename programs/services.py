@@ -7,13 +7,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from assessments import queues
 from clinic.publish import publish
 from programs.models import (
     Enrollment,
+    Exercise,
     ManagementTime,
     OutcomeScore,
     Phase,
@@ -23,13 +24,65 @@ from programs.models import (
 )
 
 
-def phase_programs(phase: str) -> QuerySet[Program]:
-    """The programs a patient entering ``phase`` may be given, the default first."""
-    return Program.objects.filter(kind=phase).order_by("-is_default", "name")
+def phase_programs(phase: str, clinic_id: int | None) -> QuerySet[Program]:
+    """The programs a patient of the clinic entering ``phase`` may be given: the clinic's own and the built-in
+    ones, the default first (the clinic's own default before the built-in one)."""
+    rank = Case(
+        When(is_default=True, clinic_id=clinic_id, then=Value(0)),
+        When(is_default=True, clinic__isnull=True, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return Program.objects.for_clinic(clinic_id).filter(kind=phase).order_by(rank, "name")
 
 
-def default_program(phase: str) -> Program | None:
-    return phase_programs(phase).first()
+def default_program(phase: str, clinic_id: int | None) -> Program | None:
+    """The clinic's default program of the phase, or the built-in default when the clinic has none."""
+    return phase_programs(phase, clinic_id).first()
+
+
+def _check_program(program: Program, phase: str, clinic_id: int) -> None:
+    if program.clinic_id not in (None, clinic_id):
+        raise ValidationError({"program": "This program belongs to another clinic."})
+    if program.kind != phase:
+        raise ValidationError({"program": f"{program.name} is not a program of the {Phase(phase).label} phase."})
+
+
+def program_copy(*, program: Program, clinic_id: int) -> Program:
+    """The clinic's own copy of a program, with its exercises, to edit without touching the original.
+
+    Named "<name> (copy)" (then "(copy 2)" ...); never the clinic's default until the clinic makes it so.
+    """
+    names = set(Program.objects.filter(clinic_id=clinic_id).values_list("name", flat=True))
+    name = next(
+        candidate
+        for n in range(1, 1000)
+        if (candidate := f"{program.name} (copy)" if n == 1 else f"{program.name} (copy {n})") not in names
+    )
+    exercises = list(program.exercises.all())
+    with transaction.atomic():
+        copy = Program.objects.create(
+            clinic_id=clinic_id,
+            name=name[:120],
+            kind=program.kind,
+            description=program.description,
+            post_workouts_per_week=program.post_workouts_per_week,
+            weekly_checkin_weekday=program.weekly_checkin_weekday,
+        )
+        Exercise.objects.bulk_create(
+            Exercise(
+                program=copy,
+                name=e.name,
+                instructions=e.instructions,
+                region=e.region,
+                sets=e.sets,
+                reps=e.reps,
+                hold_seconds=e.hold_seconds,
+                position=e.position,
+            )
+            for e in exercises
+        )
+    return copy
 
 
 def prescription_reset(enrollment: Enrollment) -> list[PrescribedExercise]:
@@ -53,10 +106,7 @@ def prescription_reset(enrollment: Enrollment) -> list[PrescribedExercise]:
 
 def enrollment_start(enrollment: Enrollment) -> Enrollment:
     """Save a new enrollment and prescribe its program. The program must be one of its phase."""
-    if enrollment.program.kind != enrollment.phase:
-        raise ValidationError(
-            {"program": f"{enrollment.program.name} is a program of another phase; pick a {enrollment.phase} program."}
-        )
+    _check_program(enrollment.program, enrollment.phase, enrollment.patient.clinic_id)
     with transaction.atomic():
         enrollment.save()
         prescription_reset(enrollment)
@@ -87,11 +137,11 @@ def enrollment_transition(
     """
     if to_phase not in Phase.values:
         raise ValidationError({"to_phase": f"Unknown phase {to_phase!r}."})
-    program = program or default_program(to_phase)
+    clinic_id = Enrollment.objects.filter(pk=enrollment.pk).values_list("patient__clinic_id", flat=True).get()
+    program = program or default_program(to_phase, clinic_id)
     if program is None:
         raise ValidationError({"program": f"No program is set up for the {Phase(to_phase).label} phase yet."})
-    if program.kind != to_phase:
-        raise ValidationError({"program": f"{program.name} is not a program of the {Phase(to_phase).label} phase."})
+    _check_program(program, to_phase, clinic_id)
     reason = (reason or "").strip()
     with transaction.atomic():
         # Lock the row so that two therapists moving the same patient at once serialise.

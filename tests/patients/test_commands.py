@@ -319,7 +319,7 @@ def test_invite_patient_with_program_starts_today_in_treatment_by_default(world:
 
 
 def test_invite_patient_refuses_a_program_of_another_phase(world: Any, program: Program) -> None:
-    with pytest.raises(CommandError, match="program: Core stabilization plus is a program of another phase"):
+    with pytest.raises(CommandError, match="program: Core stabilization plus is not a program of the Treatment phase"):
         invite("--program", "Core stabilization plus", therapist=world.therapist.user.email)
 
     assert not Patient.objects.filter(email="new.patient@example.test").exists()

@@ -31,7 +31,7 @@ def enrollment_url(enrollment: Enrollment) -> str:
 
 
 def built_in(phase: str) -> Program:
-    program = default_program(phase)
+    program = default_program(phase, None)
     assert program is not None
     assert program.is_default
     return program

@@ -148,7 +148,7 @@ class Command(BaseCommand):
                     enrollment=enrollment,
                     from_phase=Phase.TREATMENT,
                     to_phase=Phase.STABILIZATION,
-                    from_program=default_program(Phase.TREATMENT),
+                    from_program=default_program(Phase.TREATMENT, clinic.pk),
                     to_program=program,
                     effective_date=since,
                     by=therapist.user,
