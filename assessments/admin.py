@@ -21,10 +21,10 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from assessments import questionnaires as q
-from assessments import rules
 from assessments.admin_entries import EntryAdmin as EntryAdmin  # registers the entry pages
+from assessments.admin_rulesets import RuleSetAdmin as RuleSetAdmin  # registers the ruleset pages
 from assessments.alerts import alert_acknowledge, alert_resolve, reportable_items
-from assessments.models import Alert, OutgoingEmail, RedFlagReport, RuleSet, SafetyScreenReview
+from assessments.models import Alert, OutgoingEmail, RedFlagReport, SafetyScreenReview
 from assessments.outbox import outbox_requeue_failed
 from clinic.admin_filters import DefaultedListFilter
 from patients.access import staff_profile
@@ -385,23 +385,6 @@ class OutgoingEmailAdmin(ClinicScopedAdmin):
     def requeue(self, request: HttpRequest, queryset: QuerySet[OutgoingEmail]) -> None:
         count = outbox_requeue_failed(email_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Re-queued {count} email(s).", messages.SUCCESS)
-
-
-class RuleSetForm(forms.ModelForm):  # type: ignore[type-arg]
-    class Meta:
-        model = RuleSet
-        fields = ["name", "version", "params", "is_active", "notes"]
-        help_texts = {
-            "params": 'Overrides of the defaults, e.g. {"r03_window_days": 10}. Defaults: '
-            + json.dumps(rules.DEFAULT_PARAMS.to_dict(), sort_keys=True),
-        }
-
-
-@admin.register(RuleSet)
-class RuleSetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    form = RuleSetForm
-    list_display = ["name", "version", "is_active", "created_at"]
-    list_filter = ["is_active"]
 
 
 @admin.register(RedFlagReport)

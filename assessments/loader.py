@@ -39,21 +39,42 @@ STABLE_REVIEW_LOOKBACK = timedelta(days=365 + 31)
 
 
 class ActiveRuleset(NamedTuple):
-    """The ruleset version the scans judge with, its engine and its thresholds."""
+    """The ruleset version the scans judge with, its engine and its thresholds (and the row, when stored)."""
 
     version: int
     engine: rules.RulesetVersion
     params: Any
+    ruleset_id: int | None = None
 
 
-def active_params() -> ActiveRuleset:
-    """The active ruleset version and its thresholds (the latest built-in version when none is configured)."""
-    ruleset = RuleSet.objects.filter(name=rules.RULESET, is_active=True).first()
-    if ruleset is None:
-        engine = rules.RULESETS[rules.LATEST_VERSION]
-        return ActiveRuleset(engine.version, engine, engine.default_params)
-    engine = rules.RULESETS[ruleset.version]
-    return ActiveRuleset(ruleset.version, engine, rules.params_for(ruleset.version, ruleset.params))
+def judged_with(ruleset: RuleSet) -> ActiveRuleset:
+    """What judging with this stored ruleset means: its version's engine and its thresholds."""
+    return ActiveRuleset(
+        ruleset.version, rules.RULESETS[ruleset.version], rules.params_for(ruleset.version, ruleset.params), ruleset.pk
+    )
+
+
+def _latest_built_in() -> ActiveRuleset:
+    engine = rules.RULESETS[rules.LATEST_VERSION]
+    return ActiveRuleset(engine.version, engine, engine.default_params)
+
+
+class ClinicRulesets:
+    """The active ruleset of each clinic: its own active copy, else the active built-in version (one query)."""
+
+    def __init__(self) -> None:
+        stored = RuleSet.objects.filter(name=rules.RULESET, is_active=True)
+        self._by_clinic = {r.clinic_id: judged_with(r) for r in stored if r.clinic_id is not None}
+        built_in = next((r for r in stored if r.clinic_id is None), None)
+        self._built_in = judged_with(built_in) if built_in is not None else _latest_built_in()
+
+    def of(self, clinic_id: int | None) -> ActiveRuleset:
+        return self._by_clinic.get(clinic_id, self._built_in) if clinic_id is not None else self._built_in
+
+
+def active_params(clinic_id: int | None = None) -> ActiveRuleset:
+    """The ruleset a clinic's patients are judged with (the built-in active one for ``None``)."""
+    return ClinicRulesets().of(clinic_id)
 
 
 @dataclass
@@ -275,7 +296,7 @@ def load_windows(
 def readiness_context(*, patient: Patient, ratings: dict[str, Any] | None = None) -> rules.ReadinessReport:
     """The readiness check treatment -> stabilization for one patient, as of today."""
     window = load_windows([patient.pk])[0]
-    params = active_params().params
+    params = active_params(patient.clinic_id).params
     if not isinstance(params, rules.Params):  # readiness is judged with v2's criteria whatever scans run
         params = rules.DEFAULT_PARAMS
     ratings = ratings or {}

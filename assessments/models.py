@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditlog.registry import auditlog
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -226,16 +227,23 @@ class SafetyScreenReview(models.Model):
 
 class RuleSetQuerySet(models.QuerySet["RuleSet"]):
     def visible_to(self, user: Any) -> RuleSetQuerySet:
-        return access.staff_only(self, user)
+        """The built-in rulesets, shared by every clinic, and the user's clinic's own (``patients.access``)."""
+        return access.shared_or_own(self, user, clinic="clinic_id")
 
 
 class RuleSet(models.Model):
-    """A built-in version of ruleset ``core`` (1 or 2) with its thresholds (overrides of the RULES.md defaults).
+    """A version of ruleset ``core`` (1 or 2) with its thresholds (overrides of the RULES.md defaults).
 
-    Exactly one version is active; every alert stores the version and the full thresholds it was judged
-    with, so a later change never rewrites history.
+    Built in (no clinic: shared, read-only, the RULES.md defaults) or a clinic's own copy with thresholds of
+    its own. A clinic's patients are judged with the clinic's active copy, or the active built-in version when
+    the clinic has none; every alert stores the ruleset, its version and the full thresholds it was judged
+    with, so a later change never rewrites history. Activation is audited.
     """
 
+    clinic = models.ForeignKey(
+        "patients.Clinic", on_delete=models.PROTECT, null=True, blank=True, related_name="rulesets",
+        help_text="The clinic that owns this copy; empty for a built-in version, shared by every clinic.",
+    )  # fmt: skip
     name = models.CharField(max_length=32, default="core")
     version = models.PositiveIntegerField()
     params = models.JSONField(default=dict, blank=True, help_text="Overrides of the default thresholds.")
@@ -248,12 +256,20 @@ class RuleSet(models.Model):
     class Meta:
         ordering = ["name", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["name", "version"], name="ruleset_version_unique"),
-            models.UniqueConstraint(fields=["name"], condition=Q(is_active=True), name="ruleset_one_active"),
+            models.UniqueConstraint(
+                fields=["name", "version"], condition=Q(clinic__isnull=True), name="ruleset_built_in_version_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(is_active=True, clinic__isnull=True), name="ruleset_one_active_built_in"
+            ),
+            models.UniqueConstraint(
+                fields=["clinic", "name"], condition=Q(is_active=True), name="ruleset_one_active_per_clinic"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} v{self.version}{' (active)' if self.is_active else ''}"
+        owner = "built in" if self.clinic_id is None else f"#{self.pk}"
+        return f"{self.name} v{self.version} ({owner}){', active' if self.is_active else ''}"
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
@@ -313,6 +329,10 @@ class Alert(models.Model):
     values = models.JSONField(default=dict)
     evidence = models.JSONField(default=list, help_text="Entries and the values that triggered.")
     rationale = models.TextField()
+    ruleset = models.ForeignKey(
+        RuleSet, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The ruleset (built in or the clinic's copy) the alert was judged with.",
+    )  # fmt: skip
     ruleset_version = models.PositiveIntegerField()
     thresholds = models.JSONField(default=dict)
     raised_at = models.DateTimeField(auto_now_add=True)
@@ -455,3 +475,7 @@ class OutgoingEmail(models.Model):
     def message_id(self) -> str:
         """Stable across resends, so a repeat after a crash inside the SMTP exchange is recognisable."""
         return f"<outbox-{self.pk}.{self.key.replace(':', '.')}@clinic.invalid>"
+
+
+# Activation and threshold changes of rulesets are audited (who, when, what changed).
+auditlog.register(RuleSet, exclude_fields=["created_at"])

@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from assessments import rules
-from assessments.loader import ActiveRuleset, PatientWindow, active_params, load_windows
+from assessments.loader import ActiveRuleset, ClinicRulesets, PatientWindow, load_windows
 from assessments.models import SEVERITY_RANK, Alert, Entry, RedFlagReport, Severity
 from assessments.notifications import queue_alert_email, wants_immediate_email
 from programs.models import OutcomeScore
@@ -70,7 +70,7 @@ def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> Sca
     R-11 judgments to schedule (``r11_due``), and the task that ran the scan publishes them.
     """
     now = now or timezone.now()
-    active = active_params()
+    rulesets = ClinicRulesets()  # each patient is judged with their clinic's active ruleset
     report = ScanReport()
     windows = load_windows(patient_ids, now=now)
     scanned: dict[type[Any], list[int]] = {Entry: [], RedFlagReport: [], OutcomeScore: []}
@@ -78,7 +78,7 @@ def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> Sca
         report.patients += 1
         try:
             with transaction.atomic():
-                patient_report = _scan_one(window, active, now)
+                patient_report = _scan_one(window, rulesets.of(window.patient.clinic_id), now)
         except Exception:
             logger.exception("scan failed for patient id=%s", window.patient.pk)
             patient_report = ScanReport(failed=[window.patient.pk])
@@ -195,7 +195,7 @@ def _apply(
     for finding in findings:
         existing = window.unresolved_alerts().get(finding.key)
         if existing is None:
-            alert, created = _create_or_join(window, finding, active.version, active.params)
+            alert, created = _create_or_join(window, finding, active)
         else:
             alert, created = existing, False
         if created:
@@ -254,7 +254,7 @@ def _evidence(finding: rules.Finding) -> list[dict[str, Any]]:
     ]
 
 
-def _create_or_join(window: PatientWindow, finding: rules.Finding, version: int, params: Any) -> tuple[Alert, bool]:
+def _create_or_join(window: PatientWindow, finding: rules.Finding, active: ActiveRuleset) -> tuple[Alert, bool]:
     alert = Alert(
         patient=window.patient,
         therapist=window.patient.therapist,
@@ -267,8 +267,9 @@ def _create_or_join(window: PatientWindow, finding: rules.Finding, version: int,
         values=finding.values,
         evidence=_evidence(finding),
         rationale=finding.rationale,
-        ruleset_version=version,
-        thresholds=params.to_dict(),
+        ruleset_id=active.ruleset_id,
+        ruleset_version=active.version,
+        thresholds=active.params.to_dict(),
         last_evidence_at=finding.latest_evidence_at,
         reported_late=getattr(finding, "reported_late", False),
     )

@@ -11,6 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from assessments import rules
 from assessments.loader import active_params
 from assessments.models import RuleSet
+from tests.factories import ClinicFactory
 
 BEFORE = [("assessments", "0002_redflagreport_safetyscreenreview_and_more")]
 AFTER = [("assessments", "0003_core_v2")]
@@ -35,19 +36,25 @@ def test_an_existing_v1_install_moves_to_v2_keeping_alerts_and_the_overrides_v2_
     )
     OldRuleSet.objects.create(name="core", version=2, is_active=False, params={"r05_count": 3})
 
+    clinic = ClinicFactory()
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(AFTER)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())  # and on: 0005 gives each clinic its own thresholds
 
     printed = capsys.readouterr().out
-    active = RuleSet.objects.get(is_active=True)
+    built_in = RuleSet.objects.get(is_active=True, clinic__isnull=True)
+    assert (built_in.name, built_in.version, built_in.params) == ("core", 2, {})
+    active = RuleSet.objects.get(is_active=True, clinic=clinic)
     assert (active.name, active.version) == ("core", 2)
     assert active.params == {"r03_window_days": 10}
     assert "not carried over to v2: r08_odi_fraction=0.25" in printed
-    assert RuleSet.objects.get(name="core", version=1).is_active is False
+    assert RuleSet.objects.get(name="core", version=1, clinic__isnull=True).is_active is False
     assert RuleSet.objects.get(name="core-v1", version=2).params == {"r05_count": 3}
     assert "renamed to core-v1 v2" in printed
-    assert active_params().params.r03_window_days == 10
+    assert active_params(clinic.pk).params.r03_window_days == 10
+    assert active_params().params.r03_window_days == rules.DEFAULT_PARAMS.r03_window_days
 
 
 def test_v1_overrides_v2_refuses_are_named_with_the_reason() -> None:

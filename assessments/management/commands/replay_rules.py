@@ -53,15 +53,16 @@ class Command(BaseCommand):
         if options["compare"] and options["params"]:
             raise CommandError("--params and --compare cannot be used together")
         patients = Patient.objects.active().order_by("pk")
-        if options["clinic"]:
-            patients = patients.filter(clinic=get_clinic(options["clinic"]))
+        clinic = get_clinic(options["clinic"]) if options["clinic"] else None
+        if clinic is not None:
+            patients = patients.filter(clinic=clinic)
         ids = list(patients.values_list("pk", flat=True))
         if options["compare"]:
             old, new = (self._version(spec) for spec in options["compare"])
             results = self._replay(ids, since, [old, new], options["no_progress"])
             self._report_compare(since, len(ids), old, new, results[0], results[1])
             return
-        active = active_params()
+        active = active_params(clinic.pk if clinic is not None else None)  # the clinic's, or the built-in one
         label = f"active ruleset v{active.version}"
         if options["params"]:
             active = ActiveRuleset(active.version, active.engine, self._params(options["params"], active.version))
