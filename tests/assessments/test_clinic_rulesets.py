@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from auditlog.models import LogEntry
+from rest_framework.test import APIClient
 
 from assessments import rules
 from assessments.demo import history_create
@@ -26,7 +27,11 @@ RULESETS = "/admin/assessments/ruleset/"
 
 
 def built_in() -> RuleSet:
-    return RuleSet.objects.get(clinic__isnull=True, is_active=True)
+    """The active built-in version (made by a migration; made again here after a transactional test's flush)."""
+    ruleset, _ = RuleSet.objects.get_or_create(
+        clinic=None, name=rules.RULESET, is_active=True, defaults={"version": rules.LATEST_VERSION}
+    )
+    return ruleset
 
 
 def neck_strain_patient(therapist: Any) -> Patient:
@@ -119,3 +124,11 @@ def test_a_clinics_threshold_change_affects_only_that_clinic(client: Any, world:
     alert = Alert.objects.get(patient=theirs, rule_id="R-05")
     assert alert.ruleset == built_in()  # Hilltop still judged with the built-in version
     assert all(a.ruleset == copy for a in Alert.objects.filter(patient=ours))
+    # And as each clinic's therapists read their alerts through the API.
+    seen = {}
+    for therapist in (world.therapist, world.outsider):
+        api = APIClient()
+        api.force_authenticate(therapist.user)
+        seen[therapist.pk] = {(a["rule_id"], a["caseload_ref"]) for a in api.get("/api/v1/alerts/").json()["results"]}
+    assert ("R-05", ours.caseload_ref) not in seen[world.therapist.pk]
+    assert ("R-05", theirs.caseload_ref) in seen[world.outsider.pk]

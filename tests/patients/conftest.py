@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from assessments.models import RuleSet
 from programs.models import Program
-from tests.factories import OutcomeScoreFactory
+from tests.factories import OutcomeScoreFactory, ProgramFactory
 from tests.patients.helpers import issue_invitation, record_transition
 
 
@@ -23,3 +24,8 @@ def clinic_records(world: Any) -> None:
         record_transition(enrollment)
         OutcomeScoreFactory(patient=patient)
         issue_invitation(patient)
+    # Each clinic's own program and its own copy of the active ruleset (issue 9: each clinic owns them).
+    RuleSet.objects.get_or_create(clinic=None, name="core", version=2, defaults={"is_active": True})  # built in
+    for clinic in (world.clinic, world.other_clinic):
+        ProgramFactory(name=f"{clinic.name} own", clinic=clinic)
+        RuleSet.objects.create(clinic=clinic, name="core", version=2, notes="a clinic's copy")

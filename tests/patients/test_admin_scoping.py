@@ -20,6 +20,7 @@ RIVERSIDE_STAFF = {"Jane Roe, PT, DPT", "Sam Lee, PT", "Alex Admin, PT"}
 RIVERSIDE_PATIENTS = {"Maria", "Tom", "Lena"}
 EVERY_PATIENT = {"Maria", "Tom", "Lena", "Otto"}
 BUILT_IN_PROGRAMS = {"Back pain treatment", "Core stabilization", "Maintenance"}  # shared by every clinic
+SHARED_PROGRAMS = BUILT_IN_PROGRAMS | {f"Program {name}" for name in EVERY_PATIENT}
 FORBIDDEN = None  # the persona's group has no permission on the model: 403
 
 
@@ -70,10 +71,22 @@ CHANGELISTS: dict[str, tuple[str, Callable[[Any], str], dict[str, set[str] | Non
         lambda i: i.patient.first_name,
         {**by_clinic(FORBIDDEN, FORBIDDEN, EVERY_PATIENT), "clinic_admin": RIVERSIDE_PATIENTS},
     ),
-    "program": (  # templates shared by every clinic: the built-in ones and those of the enrollments
+    "program": (  # shared: the built-in ones and those of the enrollments (no clinic); and each clinic's own
         "/admin/programs/program/",
         lambda p: p.name,
-        {persona: BUILT_IN_PROGRAMS | {f"Program {name}" for name in EVERY_PATIENT} for persona in PERSONAS},
+        by_clinic(
+            SHARED_PROGRAMS | {"Riverside own"},
+            SHARED_PROGRAMS | {"Hilltop own"},
+            SHARED_PROGRAMS | {"Riverside own", "Hilltop own"},
+        ),
+    ),
+    "ruleset": (  # the built-in versions and the clinic's own copies, for clinic administrators only
+        "/admin/assessments/ruleset/",
+        lambda r: f"{r.clinic.name if r.clinic else 'built in'} v{r.version}",
+        {
+            **by_clinic(FORBIDDEN, FORBIDDEN, {"built in v2", "Riverside v2", "Hilltop v2"}),
+            "clinic_admin": {"built in v2", "Riverside v2"},
+        },
     ),
     "enrollment": (
         "/admin/programs/enrollment/",
