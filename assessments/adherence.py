@@ -78,18 +78,16 @@ def weekly_adherence(
         today = now.astimezone(tz).date()
         spans[enrollment.pk] = (tz, today, _monday(today) - timedelta(weeks=weeks - 1))
     earliest = min(_midnight(first, tz) for tz, _, first in spans.values())
-    rows = (
-        Entry.objects.filter(
-            patient_id__in={e.patient_id for e in enrollments}, occurred_at__gte=earliest, occurred_at__lte=now
-        )
+    rows = (  # the entries made under these enrollments (a patient enrolled again starts afresh)
+        Entry.objects.filter(enrollment_id__in=spans, occurred_at__gte=earliest, occurred_at__lte=now)
         .order_by("occurred_at")
-        .values_list("patient_id", "kind", "occurred_at", "exercise_days_7d")
+        .values_list("enrollment_id", "kind", "occurred_at", "exercise_days_7d")
     )
-    by_patient: dict[int, list[tuple[str, datetime, int | None]]] = defaultdict(list)
-    for patient_id, kind, occurred_at, exercise_days in rows:
-        by_patient[patient_id].append((kind, occurred_at, exercise_days))
+    by_enrollment: dict[int, list[tuple[str, datetime, int | None]]] = defaultdict(list)
+    for enrollment_id, kind, occurred_at, exercise_days in rows:
+        by_enrollment[enrollment_id].append((kind, occurred_at, exercise_days))
     return {
-        enrollment.pk: _weeks(enrollment, by_patient[enrollment.patient_id], *spans[enrollment.pk], weeks=weeks)
+        enrollment.pk: _weeks(enrollment, by_enrollment[enrollment.pk], *spans[enrollment.pk], weeks=weeks)
         for enrollment in enrollments
     }
 

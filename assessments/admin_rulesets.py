@@ -56,9 +56,22 @@ def _field_for(spec: Field[Any]) -> forms.Field:
         return forms.IntegerField(min_value=meta["lo"], max_value=meta["hi"], label=label, help_text=help_text)
     lo_open = meta.get("lo_open", False)
     bounds = f" Greater than {meta['lo']}." if lo_open else ""
+    validators = [_greater_than(meta["lo"])] if lo_open else []
     return forms.FloatField(
-        min_value=None if lo_open else meta["lo"], max_value=meta["hi"], label=label, help_text=help_text + bounds
+        min_value=None if lo_open else meta["lo"],
+        max_value=meta["hi"],
+        label=label,
+        help_text=help_text + bounds,
+        validators=validators,
     )
+
+
+def _greater_than(lo: float) -> Any:
+    def check(value: float) -> None:
+        if value <= lo:
+            raise ValidationError(f"Must be greater than {lo}.", code="min_value")
+
+    return check
 
 
 class ThresholdsForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -88,12 +101,14 @@ class ThresholdsForm(forms.ModelForm):  # type: ignore[type-arg]
                 value = int(value)
             if value != spec.default:
                 overrides[name] = value
-        if not self.errors:
-            try:
-                rules.params_for(self.instance.version, overrides)
-            except rules.InvalidParams as exc:
-                self.add_error(PREFIX + exc.key if PREFIX + exc.key in self.fields else None, exc.message)
-        self.instance.params = overrides
+        if self.errors:
+            return data
+        try:
+            rules.params_for(self.instance.version, overrides)  # bounds, and the rules between thresholds
+        except rules.InvalidParams as exc:
+            self.add_error(PREFIX + exc.key if PREFIX + exc.key in self.fields else None, exc.message)
+        else:
+            self.instance.params = overrides  # only valid thresholds reach the model
         return data
 
 

@@ -1,7 +1,8 @@
 """Remote-monitoring records: the days with self-reports per 30-day period, the management minutes per month.
 
 - Monitoring starts on the day the patient's enrollment started. From there, 30-day periods follow one
-  another (days 1-30, 31-60 ...). A day counts when at least one self-report was sent on it: the day the
+  another (days 1-30, 31-60 ...); a patient enrolled again starts new periods, and an ended enrollment's
+  periods count its days up to its end. A day counts when at least one self-report was sent on it: the day the
   report reached the clinic (``submitted_at``), in the clinic's time zone, whatever day it describes.
 - Management minutes are those logged explicitly (``ManagementTime``: on triage, or "Log review time" on the
   patient page), summed per calendar month by the day of the work.
@@ -76,8 +77,10 @@ class MonitoringRow:
 
 
 def month_bounds(month: str) -> tuple[date, date]:
-    """``YYYY-MM`` -> (first day, last day). ValueError for anything else."""
+    """``YYYY-MM`` from 2000-01 to 2999-12 -> (first day, last day). ValueError for anything else."""
     first = datetime.strptime(month, "%Y-%m").date()
+    if not 2000 <= first.year <= 2999:
+        raise ValueError(f"{month}: the year must be from 2000 to 2999")
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return first, following - timedelta(days=1)
 
@@ -102,34 +105,40 @@ def monitoring_report(*, clinic: Clinic, month: str) -> list[MonitoringRow]:
         .select_related("patient")
         .order_by("patient__last_name", "patient__first_name", "patient_id", "-started_on")
     )
-    starts: dict[int, tuple[Patient, date]] = {}
-    for enrollment in enrollments:  # the latest enrollment of each patient during the month
-        starts.setdefault(enrollment.patient_id, (enrollment.patient, enrollment.started_on))
-    if not starts:
+    spans: dict[int, tuple[Patient, list[tuple[date, date | None]]]] = {}
+    for enrollment in enrollments:  # every enrollment of the patient during the month, the latest first
+        spans.setdefault(enrollment.patient_id, (enrollment.patient, []))[1].append(
+            (enrollment.started_on, enrollment.ended_on)
+        )
+    if not spans:
         return []
-    earliest = min(start for _, start in starts.values())
+    earliest = min(start for _, enrolled in spans.values() for start, _ in enrolled)
     since = datetime.combine(earliest, time.min, tzinfo=tz)
     until = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
     days: dict[int, set[date]] = defaultdict(set)
     for patient_id, submitted_at in Entry.objects.filter(
-        patient_id__in=starts, submitted_at__gte=since, submitted_at__lt=until
+        patient_id__in=spans, submitted_at__gte=since, submitted_at__lt=until
     ).values_list("patient_id", "submitted_at"):
         days[patient_id].add(submitted_at.astimezone(tz).date())
     minutes = dict(
-        ManagementTime.objects.filter(patient_id__in=starts, on__gte=first, on__lte=last)
+        ManagementTime.objects.filter(patient_id__in=spans, on__gte=first, on__lte=last)
         .values_list("patient_id")
         .annotate(total=Sum("minutes"))
         .values_list("patient_id", "total")
     )
-    rows = []
-    for patient_id, (patient, start) in starts.items():
+    rows: list[MonitoringRow] = []
+    for patient_id, (patient, enrolled) in spans.items():
         spent = int(minutes.get(patient_id) or 0)
-        periods = _periods_ending_in(start, first, last)
-        for period_start, period_end in periods:
-            count = sum(1 for day in days[patient_id] if period_start <= day <= period_end)
-            rows.append(MonitoringRow(patient, start, period_start, period_end, count, first, spent))
-        if not periods:
-            rows.append(MonitoringRow(patient, start, None, None, None, first, spent))
+        before = len(rows)
+        for start, ended in sorted(enrolled):  # each enrollment's own periods, counted up to its end
+            for period_start, period_end in _periods_ending_in(start, first, last):
+                if ended is not None and period_start > ended:
+                    continue
+                counted_to = min(period_end, ended) if ended is not None else period_end
+                count = sum(1 for day in days[patient_id] if period_start <= day <= counted_to)
+                rows.append(MonitoringRow(patient, start, period_start, period_end, count, first, spent))
+        if len(rows) == before:  # no period ends in the month: the minutes, under the latest enrollment
+            rows.append(MonitoringRow(patient, enrolled[0][0], None, None, None, first, spent))
     return rows
 
 

@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 from assessments import charts
 from assessments.adherence import WEEKS_SHOWN, weekly_adherence
 from assessments.models import Alert
-from assessments.monitoring import monitoring_csv, monitoring_report
+from assessments.monitoring import monitoring_csv, monitoring_report, month_bounds
 from assessments.wording import readiness_words
 from clinic.admin_filters import DefaultedListFilter
 from patients.access import staff_clinic_id, staff_profile
@@ -102,6 +102,7 @@ class ClinicAdmin(ClinicScopedAdmin):
         if form.is_bound and form.is_valid():
             month = form.cleaned_data["month"]
             rows = monitoring_report(clinic=clinic, month=month)
+            record_reads(request, (row.patient for row in rows), "monitoring report")
             if "download" in request.GET:
                 response = HttpResponse(content_type="text/csv; charset=utf-8")
                 response["Content-Disposition"] = f'attachment; filename="remote-monitoring-{month}.csv"'
@@ -127,6 +128,14 @@ class MonthForm(forms.Form):
         error_messages={"invalid": "Give the month as YYYY-MM."},
         widget=forms.TextInput(attrs={"type": "month"}),
     )
+
+    def clean_month(self) -> str:
+        month = str(self.cleaned_data["month"])
+        try:
+            month_bounds(month)
+        except ValueError:
+            raise forms.ValidationError("Give a month from 2000-01 to 2999-12.") from None
+        return month
 
 
 def _last_month(clinic: Clinic) -> str:
@@ -192,7 +201,9 @@ class EnrollmentInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Enrollment
     extra = 0
     fields = [name for name in ENROLLMENT_FIELDS if name != "patient"]
-    readonly_fields = ["phase", "phase_since"]
+    # The program changes with the phase only ("Move to another phase": the clinic's programs of that phase,
+    # a recorded transition and a new prescription), never here.
+    readonly_fields = ["program", "phase", "phase_since"]
     show_change_link = True
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -466,6 +477,8 @@ class PatientAdmin(AuditlogHistoryAdminMixin, ClinicScopedAdmin):
         if not self.has_change_permission(request, patient):
             raise PermissionDenied
         enrollment = Enrollment.objects.filter(patient=patient, active=True).select_related("program").first()
+        if request.method == "GET":
+            record_reads(request, [patient], "move page")  # open alerts and the readiness check
         if enrollment is None:
             messages.error(request, "This patient has no active enrollment to move.")
             return HttpResponseRedirect(reverse("admin:patients_patient_change", args=[patient.pk]))

@@ -232,7 +232,7 @@ class PatientReadQuerySet(models.QuerySet["PatientRead"]):
 class PatientReadManager(models.Manager["PatientRead"]):
     def get_queryset(self) -> PatientReadQuerySet:
         return PatientReadQuerySet(self.model, using=self._db).filter(
-            action=LogEntry.Action.ACCESS, content_type__app_label="patients", content_type__model="patient"
+            action=LogEntry.Action.ACCESS, content_type__app_label="patients", content_type__model="patientread"
         )
 
 

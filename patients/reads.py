@@ -18,7 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest
 
 from clinic.client_ip import client_ip
-from patients.models import Patient
+from patients.models import Patient, PatientRead
 
 R = TypeVar("R")
 
@@ -31,7 +31,8 @@ def record_reads(request: HttpRequest, patients: Iterable[Patient], read: str, o
     distinct = {patient.pk: patient for patient in patients}
     if not distinct:
         return
-    content_type = ContentType.objects.get_for_model(Patient)
+    # Filed under the "patient read" type (not the patient's own): the patient's change history stays changes.
+    content_type = ContentType.objects.get_for_model(PatientRead, for_concrete_model=False)
     details: dict[str, Any] = {"read": read, "path": request.path}
     if object_id is not None:
         details["id"] = object_id

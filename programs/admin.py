@@ -36,6 +36,30 @@ class ExerciseInline(admin.TabularInline):  # type: ignore[type-arg]
         return _editable(request, obj) and super().has_delete_permission(request, obj)
 
 
+class ProgramForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Checks a clinic's own names and default per phase itself: the clinic is set by the admin, not the form,
+    so the model's constraints on it are not validated by the form."""
+
+    clinic_id: int | None = None  # the staff user's clinic (None: a superuser, who picks the clinic)
+
+    class Meta:
+        model = Program
+        fields = [
+            "clinic", "name", "kind", "description", "post_workouts_per_week", "weekly_checkin_weekday", "is_default"
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.clinic_id is None:
+            return data
+        others = Program.objects.filter(clinic_id=self.clinic_id).exclude(pk=self.instance.pk)
+        if data.get("name") and others.filter(name=data["name"]).exists():
+            self.add_error("name", "Your clinic has a program of this name already.")
+        if data.get("is_default") and data.get("kind") and others.filter(kind=data["kind"], is_default=True).exists():
+            self.add_error("is_default", "Another of your clinic's programs is this phase's default: untick it first.")
+        return data
+
+
 @admin.register(Program)
 class ProgramAdmin(ClinicScopedAdmin):
     """The built-in programs (shared, read-only) and the clinic's own; "Copy for my clinic" makes an own copy."""
@@ -53,8 +77,15 @@ class ProgramAdmin(ClinicScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).select_related("clinic")
 
+    form = ProgramForm
+
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [] if request.user.is_superuser else ["clinic"]  # staff: always their own clinic
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        form.clinic_id = None if request.user.is_superuser else staff_clinic_id(request.user)  # type: ignore[attr-defined]
+        return form
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _editable(request, obj) and super().has_change_permission(request, obj)
@@ -169,7 +200,7 @@ class EnrollmentAdmin(ClinicScopedAdmin):
         "post_workouts_per_week",
         "weekly_checkin_weekday",
     ]
-    list_filter = ["phase", "active", "program"]
+    list_filter = ["phase", "active", ("program", admin.RelatedOnlyFieldListFilter)]  # the programs listed only
     list_select_related = ["patient", "program"]
     search_fields = ["patient__caseload_ref", "patient__last_name"]
     fields = tuple(ENROLLMENT_FIELDS)

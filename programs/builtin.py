@@ -39,11 +39,13 @@ def ensure_built_in_programs(program_model: Any, exercise_model: Any) -> None:
 
     A program of the same name that exists already (made by an earlier seed) is kept with its exercises.
     """
+    # From migration 0005 on, programs may belong to a clinic: the built-ins are those without one.
+    shared = {"clinic": None} if any(f.name == "clinic" for f in program_model._meta.fields) else {}
     for name, kind, per_week, exercises in BUILT_IN:
         program, created = program_model.objects.get_or_create(
-            name=name, defaults={"kind": kind, "post_workouts_per_week": per_week}
+            name=name, **shared, defaults={"kind": kind, "post_workouts_per_week": per_week}
         )
-        if program.kind == kind and not program_model.objects.filter(kind=kind, is_default=True).exists():
+        if program.kind == kind and not program_model.objects.filter(kind=kind, is_default=True, **shared).exists():
             program.is_default = True
             program.save(update_fields=["is_default"])
         if created:

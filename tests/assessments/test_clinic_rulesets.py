@@ -132,3 +132,25 @@ def test_a_clinics_threshold_change_affects_only_that_clinic(client: Any, world:
         seen[therapist.pk] = {(a["rule_id"], a["caseload_ref"]) for a in api.get("/api/v1/alerts/").json()["results"]}
     assert ("R-05", ours.caseload_ref) not in seen[world.therapist.pk]
     assert ("R-05", theirs.caseload_ref) in seen[world.outsider.pk]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"t_r03_mean_delta": "0"}, "t_r03_mean_delta"),  # must be greater than 0
+        ({"t_r03_mean_delta": "-1"}, "t_r03_mean_delta"),
+        ({"t_r05_count": "99", "t_r05_of_last": "3"}, None),  # thresholds that contradict each other
+    ],
+)
+def test_refused_thresholds_are_form_errors_not_a_crash(
+    client: Any, world: Any, copy: RuleSet, changes: dict[str, str], field: str | None
+) -> None:
+    page = client.get(f"{RULESETS}{copy.pk}/change/")
+
+    response = client.post(f"{RULESETS}{copy.pk}/change/", changeform_data(page, **changes))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert (field in errors) if field else errors
+    copy.refresh_from_db()
+    assert copy.params == {}

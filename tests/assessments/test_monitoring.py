@@ -186,3 +186,33 @@ def test_minutes_are_logged_on_the_patient_page_and_on_triage(client: Any, world
     ]
     client.force_login(world.outsider.user)
     assert client.post(url, {"minutes": "15", "on": today.isoformat()}).status_code == 404
+
+
+@pytest.mark.parametrize("month", ["0000-01", "9999-12", "1999-12"])
+def test_a_month_out_of_range_is_refused_in_words(client: Any, world: Any, month: str) -> None:
+    client.force_login(world.clinic_admin.user)
+    page = client.get(f"/admin/patients/clinic/{world.clinic.pk}/monitoring/", {"month": month})
+    assert page.status_code == 200
+    assert page.context["form"].errors["month"] == ["Give a month from 2000-01 to 2999-12."]
+    with pytest.raises(CommandError, match="YYYY-MM"):
+        call_command("rtm_report", "--clinic", str(world.clinic.pk), "--month", month)
+
+
+def test_an_earlier_enrollment_keeps_its_periods_when_the_patient_is_enrolled_again(
+    world: Any, time_machine: Any, tmp_path: Path
+) -> None:
+    ada = enrolled(world, time_machine, "Ada", dt.date(2026, 1, 5))
+    for day in range(5, 31):  # 26 days of reports in January
+        time_machine.move_to(at(2026, 1, day, 9), tick=False)
+        assessment_submit(patient=ada, kind=q.POST_WORKOUT, answers=quiet_session())
+    ada.enrollments.update(active=False, ended_on=dt.date(2026, 2, 10))
+    time_machine.move_to(at(2026, 2, 15, 9), tick=False)
+    EnrollmentFactory(patient=ada, phase=Phase.TREATMENT, phase_since=dt.date(2026, 2, 15),
+                      started_on=dt.date(2026, 2, 15))  # fmt: skip
+    time_machine.move_to(at(2026, 3, 2, 12), tick=False)
+
+    rows = [r for r in report(world.clinic, "2026-02", tmp_path) if r["first_name"] == "Ada"]
+
+    assert [(r["monitoring_start"], r["period_start"], r["period_end"], r["days_with_reports"]) for r in rows] == [
+        ("2026-01-05", "2026-01-05", "2026-02-03", "26"),
+    ]

@@ -128,3 +128,14 @@ def test_the_records_page_costs_the_same_queries_for_5_and_40_records(client: An
         counts.append(len(queries))
     assert len(listed(response)) == 40
     assert counts[0] == counts[1]
+
+
+def test_the_patients_change_history_shows_changes_not_reads(client: Any, world: Any) -> None:
+    client.force_login(world.therapist.user)
+    client.get(f"/admin/patients/patient/{world.patient.pk}/change/")
+
+    history = client.get(f"/admin/patients/patient/{world.patient.pk}/auditlog/")
+
+    assert history.status_code == 200
+    assert all(entry.action != LogEntry.Action.ACCESS for entry in history.context["log_entries"])
+    assert reads_of(world.patient)  # recorded, and listed under Patient reads instead

@@ -143,3 +143,40 @@ def test_another_clinics_program_cannot_be_prescribed(client: Any, world: Any, f
     assert "program" in response.context["form"].errors
     assert Enrollment.objects.get(patient=world.patient).phase == Phase.TREATMENT
     assert not Exercise.objects.filter(program=foreign).exists()
+
+
+def test_the_patient_pages_enrollment_row_cannot_change_the_program(
+    client: Any, world: Any, foreign: Program
+) -> None:
+    enrollment = Enrollment.objects.get(patient=world.patient)
+    client.force_login(world.therapist.user)
+    page = client.get(f"/admin/patients/patient/{world.patient.pk}/change/")
+    assert "Hilltop core" not in page.content.decode()
+
+    data = changeform_data(page, **{"enrollments-0-program": str(foreign.pk)})
+    client.post(f"/admin/patients/patient/{world.patient.pk}/change/", data)
+
+    enrollment.refresh_from_db()
+    assert enrollment.program_id != foreign.pk
+
+
+def test_the_enrollment_list_filter_names_no_other_clinics_program(
+    client: Any, world: Any, foreign: Program
+) -> None:
+    client.force_login(world.therapist.user)
+    assert "Hilltop core" not in client.get("/admin/programs/enrollment/").content.decode()
+
+
+def test_a_second_default_or_a_taken_name_is_a_form_error_not_a_crash(client: Any, world: Any, own: Program) -> None:
+    Program.objects.filter(pk=own.pk).update(is_default=True)
+    client.force_login(world.clinic_admin.user)
+    page = client.get(f"{PROGRAMS}add/")
+
+    schedule = {"kind": "stabilization", "post_workouts_per_week": "3", "weekly_checkin_weekday": "0"}
+    taken = client.post(f"{PROGRAMS}add/", changeform_data(page, name="Riverside core", **schedule))
+    second = client.post(f"{PROGRAMS}add/", changeform_data(page, name="Riverside two", is_default="on", **schedule))
+
+    assert taken.status_code == second.status_code == 200
+    assert "name" in taken.context["adminform"].form.errors
+    assert "is_default" in second.context["adminform"].form.errors
+    assert Program.objects.filter(clinic=world.clinic).count() == 1

@@ -80,7 +80,11 @@ class Command(BaseCommand):
             raise CommandError(f"--compare: no built-in ruleset {spec}; known: {known}")
         from assessments.models import RuleSet
 
-        stored = RuleSet.objects.filter(name=name, version=version).values_list("params", flat=True).first()
+        stored = (
+            RuleSet.objects.filter(name=name, version=version, clinic__isnull=True)
+            .values_list("params", flat=True)
+            .first()
+        )
         try:
             params = rules.params_for(version, stored or {})
         except rules.InvalidParams as exc:

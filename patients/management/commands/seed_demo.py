@@ -63,7 +63,7 @@ class Command(BaseCommand):
             clinic = self._clinic()
             staff = {email: self._staff(clinic, email, name, admin) for email, name, admin in STAFF}
             ensure_built_in_programs(Program, Exercise)
-            programs = {program.name: program for program in Program.objects.filter(is_default=True)}
+            programs = {p.name: p for p in Program.objects.filter(is_default=True, clinic__isnull=True)}
             for first, last, email, therapist_email, program, phase, days, pattern in PATIENTS:
                 patient = self._patient(
                     clinic, staff[therapist_email], first, last, email, programs[program], phase, days
