@@ -250,7 +250,7 @@ PASSWORD_RESET_TIMEOUT = 2 * 3600
 # --- Portal API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "clinic.api.tokens.TokenAuthentication",  # knox, checking the presented token only
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -421,6 +421,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "send-digests": {"task": "assessments.send_digests", "schedule": 300.0},
     "patient-reminders": {"task": "assessments.send_reminders", "schedule": crontab(minute=5)},
     "evaluate-enrolled-daily": {"task": "assessments.evaluate_enrolled", "schedule": crontab(minute=15, hour=3)},
+    "purge-expired-tokens": {"task": "patients.purge_expired_tokens", "schedule": crontab(minute=45, hour=3)},
 }
 
 # --- Logging -------------------------------------------------------------------------------------

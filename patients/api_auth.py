@@ -11,7 +11,6 @@ from django.contrib.auth.signals import user_logged_in
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
-from knox.auth import TokenAuthentication
 from knox.models import AuthToken
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -23,6 +22,7 @@ from rest_framework.views import APIView
 
 from clinic.api.errors import lockout_response
 from clinic.api.fields import StrictCharField, StrictSerializerMixin
+from clinic.api.tokens import TokenAuthentication
 from patients.services import password_reset_confirm, password_reset_request, portal_account_activate
 
 

@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 import time_machine
 from django.conf import settings
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from knox.crypto import hash_token
 from knox.models import AuthToken
@@ -19,6 +20,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from assessments.models import Entry
 from patients.models import Invitation
 from patients.services import invitation_issue, patient_invite
+from patients.tasks import purge_expired_tokens
 from programs.models import Phase, Program
 from tests.api.factories import post_workout_answers
 from tests.api.helpers import ASSESSMENTS, client_for, errors
@@ -499,3 +501,25 @@ def test_failed_authentications_count_towards_the_anonymous_budget(world: Any, l
         assert forged.get("/api/v1/me/").status_code == 401
 
     assert_throttled(APIClient().get("/api/v1/me/"))
+
+
+def test_an_expired_token_is_refused_and_deleted_and_the_daily_purge_removes_the_others(world: Any) -> None:
+    user = world.patient.user
+    presented_instance, presented = AuthToken.objects.create(user=user)
+    other_instance, _ = AuthToken.objects.create(user=user)
+    live_instance, live = AuthToken.objects.create(user=user)
+    past = timezone.now() - dt.timedelta(minutes=1)
+    AuthToken.objects.filter(pk__in=[presented_instance.pk, other_instance.pk]).update(expiry=past)
+
+    expired = client_for(None)
+    expired.credentials(HTTP_AUTHORIZATION=f"Token {presented}")
+    assert expired.get("/api/v1/me/").status_code == 401
+    assert not AuthToken.objects.filter(pk=presented_instance.pk).exists()
+    # A request with another token no longer reads (nor deletes) the user's other expired tokens...
+    ok = client_for(None)
+    ok.credentials(HTTP_AUTHORIZATION=f"Token {live}")
+    assert ok.get("/api/v1/me/").status_code == 200
+    assert AuthToken.objects.filter(pk=other_instance.pk).exists()
+    # ... the daily purge does.
+    assert purge_expired_tokens() == 1
+    assert list(AuthToken.objects.filter(user=user).values_list("pk", flat=True)) == [live_instance.pk]
