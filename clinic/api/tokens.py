@@ -26,7 +26,7 @@ class TokenAuthentication(KnoxTokenAuthentication):  # type: ignore[misc]
         return False
 
 
-class TokenScheme(KnoxTokenScheme):  # type: ignore[misc]
+class TokenScheme(KnoxTokenScheme):  # type: ignore[misc,no-untyped-call]
     """The OpenAPI security scheme of this class: knox's ("knoxApiToken"), which the schema already names."""
 
     target_class = "clinic.api.tokens.TokenAuthentication"
