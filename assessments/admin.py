@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -30,8 +29,7 @@ from clinic.admin_filters import DefaultedListFilter
 from patients.access import staff_profile
 from patients.admin_scoping import ClinicScopedAdmin
 from patients.reads import record_page_reads
-from programs.models import ManagementTime
-from programs.services import MAX_MINUTES, management_time_log
+from programs.services import MAX_MINUTES
 
 
 class QueueFilter(DefaultedListFilter):
@@ -260,12 +258,13 @@ class AlertAdmin(ClinicScopedAdmin):
             return HttpResponseRedirect(reverse("admin:assessments_alert_change", args=[alert.pk]))
         if request.method == "POST" and form.is_valid():
             try:
-                with transaction.atomic():
-                    alert_resolve(alert=alert, by=request.user, note=form.cleaned_data["note"], reviews=form.reviews())
-                    if minutes := form.cleaned_data.get("minutes"):
-                        management_time_log(
-                            patient=alert.patient, by=request.user, minutes=minutes, source=ManagementTime.Source.TRIAGE
-                        )
+                alert_resolve(
+                    alert=alert,
+                    by=request.user,
+                    note=form.cleaned_data["note"],
+                    reviews=form.reviews(),
+                    minutes=form.cleaned_data.get("minutes"),
+                )
             except ValidationError as exc:
                 _add_errors(form, exc)
             else:

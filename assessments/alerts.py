@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from assessments import questionnaires as q
 from assessments.models import Alert, SafetyScreenReview
+from programs.models import ManagementTime
+from programs.services import management_time_log
 
 RESOLUTION_NOTE_MAX = 2000
 _CLOSED_MESSAGE = {
@@ -41,12 +43,18 @@ def alert_acknowledge(*, alert: Alert, by: Any) -> Alert:
 
 
 def alert_resolve(
-    *, alert: Alert, by: Any, note: str, reviews: Iterable[Mapping[str, Any]] | None = None
+    *,
+    alert: Alert,
+    by: Any,
+    note: str,
+    reviews: Iterable[Mapping[str, Any]] | None = None,
+    minutes: int | None = None,
 ) -> Alert:
     """open or acknowledged -> resolved, with a note. Later entries may open a new alert of the same key.
 
     For an R-01 alert the therapist may record, per reported safety-screen item, when it was assessed and
     the outcome (RULES.md R-01, v2): an item assessed as stable lowers a later unchanged report to high.
+    ``minutes``: the time spent on it, logged as remote-monitoring management time in the same transaction.
     """
     note = (note or "").strip()
     if not note:
@@ -74,6 +82,10 @@ def alert_resolve(
                 SafetyScreenReview(patient_id=alert.patient_id, alert=alert, recorded_by=by, **review)
                 for review in checked
             )
+            if minutes:
+                management_time_log(
+                    patient=alert.patient, by=by, minutes=minutes, source=ManagementTime.Source.TRIAGE
+                )
     alert.refresh_from_db()
     if not changed:
         raise _closed_error(alert)

@@ -6,7 +6,6 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -21,8 +20,7 @@ from clinic.api.fields import StrictCharField, StrictSerializerMixin
 from patients.access import is_staff_member
 from patients.permissions import IsTherapist, ObjectScopeFirst
 from patients.reads import record_reads
-from programs.models import ManagementTime
-from programs.services import MAX_MINUTES, management_time_log
+from programs.services import MAX_MINUTES
 
 
 class CriterionOut(serializers.Serializer):  # type: ignore[type-arg]
@@ -148,15 +146,11 @@ class AlertViewSet(ObjectScopeFirst, mixins.ListModelMixin, mixins.RetrieveModel
         """-> resolved, with a note saying how."""
         data = ResolveIn(data=request.data)
         data.is_valid(raise_exception=True)
-        with transaction.atomic():
-            alert = alert_resolve(
-                alert=self.get_object(),
-                by=request.user,
-                note=data.validated_data["note"],
-                reviews=data.validated_data.get("reviews"),
-            )
-            if minutes := data.validated_data.get("minutes"):
-                management_time_log(
-                    patient=alert.patient, by=request.user, minutes=minutes, source=ManagementTime.Source.TRIAGE
-                )
+        alert = alert_resolve(
+            alert=self.get_object(),
+            by=request.user,
+            note=data.validated_data["note"],
+            reviews=data.validated_data.get("reviews"),
+            minutes=data.validated_data.get("minutes"),
+        )
         return Response(AlertOut(alert).data)

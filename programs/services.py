@@ -48,6 +48,14 @@ def _check_program(program: Program, phase: str, clinic_id: int) -> None:
         raise ValidationError({"program": f"{program.name} is not a program of the {Phase(phase).label} phase."})
 
 
+EXERCISE_FIELDS = ("name", "instructions", "region", "sets", "reps", "hold_seconds", "position")
+
+
+def _exercise_values(exercise: Exercise) -> dict[str, Any]:
+    """What a copy of an exercise takes from it (a clinic's program copy, a patient's prescription)."""
+    return {name: getattr(exercise, name) for name in EXERCISE_FIELDS}
+
+
 def program_copy(*, program: Program, clinic_id: int) -> Program:
     """The clinic's own copy of a program, with its exercises, to edit without touching the original.
 
@@ -69,19 +77,7 @@ def program_copy(*, program: Program, clinic_id: int) -> Program:
             post_workouts_per_week=program.post_workouts_per_week,
             weekly_checkin_weekday=program.weekly_checkin_weekday,
         )
-        Exercise.objects.bulk_create(
-            Exercise(
-                program=copy,
-                name=e.name,
-                instructions=e.instructions,
-                region=e.region,
-                sets=e.sets,
-                reps=e.reps,
-                hold_seconds=e.hold_seconds,
-                position=e.position,
-            )
-            for e in exercises
-        )
+        Exercise.objects.bulk_create(Exercise(program=copy, **_exercise_values(e)) for e in exercises)
     return copy
 
 
@@ -89,17 +85,7 @@ def prescription_reset(enrollment: Enrollment) -> list[PrescribedExercise]:
     """Prescribe the enrollment's program afresh: the patient's own copy of its exercises, replacing the old one."""
     PrescribedExercise.objects.filter(enrollment=enrollment).delete()
     return PrescribedExercise.objects.bulk_create(
-        PrescribedExercise(
-            enrollment=enrollment,
-            source=exercise,
-            name=exercise.name,
-            instructions=exercise.instructions,
-            region=exercise.region,
-            sets=exercise.sets,
-            reps=exercise.reps,
-            hold_seconds=exercise.hold_seconds,
-            position=exercise.position,
-        )
+        PrescribedExercise(enrollment=enrollment, source=exercise, **_exercise_values(exercise))
         for exercise in enrollment.program.exercises.order_by("position", "id")
     )
 

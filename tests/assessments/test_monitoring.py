@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from rest_framework.test import APIClient
 
 from assessments import questionnaires as q
 from assessments.services import assessment_submit
@@ -216,3 +217,20 @@ def test_an_earlier_enrollment_keeps_its_periods_when_the_patient_is_enrolled_ag
     assert [(r["monitoring_start"], r["period_start"], r["period_end"], r["days_with_reports"]) for r in rows] == [
         ("2026-01-05", "2026-01-05", "2026-02-03", "26"),
     ]
+
+
+def test_minutes_on_an_api_resolve_are_logged_with_it_and_bad_minutes_change_nothing(world: Any) -> None:
+    alert = AlertFactory(patient=world.patient, rule_id="R-03")
+    api = APIClient()
+    api.force_authenticate(world.therapist.user)
+
+    refused = api.post(f"/api/v1/alerts/{alert.pk}/resolve/", {"note": "Phoned", "minutes": 0}, format="json")
+    assert refused.status_code == 400
+    assert [e["field"] for e in refused.json()["errors"]] == ["minutes"]
+    alert.refresh_from_db()
+    assert alert.status == alert.Status.OPEN
+
+    resolved = api.post(f"/api/v1/alerts/{alert.pk}/resolve/", {"note": "Phoned", "minutes": 12}, format="json")
+    assert resolved.status_code == 200
+    logged = ManagementTime.objects.get(patient=world.patient)
+    assert (logged.minutes, logged.source, logged.by) == (12, ManagementTime.Source.TRIAGE, world.therapist.user)
