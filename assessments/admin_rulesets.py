@@ -171,8 +171,11 @@ class RuleSetAdmin(ClinicScopedAdmin):
         return _editable(request, obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is not None and obj.clinic_id is not None and not obj.is_active and super().has_delete_permission(
-            request, obj
+        return (
+            obj is not None
+            and obj.clinic_id is not None
+            and not obj.is_active
+            and super().has_delete_permission(request, obj)
         )
 
     @admin.display(description="Owner", ordering="clinic__name")

@@ -83,9 +83,7 @@ def alert_resolve(
                 for review in checked
             )
             if minutes:
-                management_time_log(
-                    patient=alert.patient, by=by, minutes=minutes, source=ManagementTime.Source.TRIAGE
-                )
+                management_time_log(patient=alert.patient, by=by, minutes=minutes, source=ManagementTime.Source.TRIAGE)
     alert.refresh_from_db()
     if not changed:
         raise _closed_error(alert)

@@ -29,7 +29,7 @@ from assessments.services import assessment_submit, red_flag_report_store
 from patients.models import patient_of
 from patients.permissions import IsPatient, ObjectScopeFirst
 from patients.reads import record_reads
-from programs.models import Enrollment
+from programs.models import active_enrollment
 
 
 class UtcRangeIsoDateTimeField(IsoDateTimeField):
@@ -130,7 +130,7 @@ class DueView(APIView):
         """What is due now and next, from the schedule of the current enrollment."""
         patient = patient_of(request.user)
         assert patient is not None
-        enrollment = Enrollment.objects.filter(patient=patient, active=True).first()
+        enrollment = active_enrollment(patient)
         return Response(DueItemSerializer(due_items(patient=patient, enrollment=enrollment), many=True).data)
 
 

@@ -8,6 +8,7 @@ one variant per questionnaire (``PostWorkoutEntry``, ``WeeklyEntry``), discrimin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
@@ -231,8 +232,19 @@ class EntryInputSerializer(StrictSerializerMixin, serializers.Serializer[Any]):
     def to_internal_value(self, data: Any) -> Any:
         kind = data.get("kind") if isinstance(data, dict) else None
         if isinstance(kind, str) and kind in ENTRY_INPUT_SERIALIZERS and isinstance(data.get("answers"), dict):
-            return ENTRY_INPUT_SERIALIZERS[kind](context=self.context).run_validation(data)
+            return _entry_reader(kind).run_validation(data)
         return super().to_internal_value(data)
+
+
+@functools.cache
+def _entry_reader(kind: str) -> serializers.Serializer[Any]:
+    """The input variant of a kind, built and bound once per process, shared by every request.
+
+    Building one per request (deep copies of some 30 declared fields) cost as much as validating. Sharing is
+    safe: ``run_validation`` returns the values or raises, keeping no state on the serializer or its fields,
+    and none of these fields reads the context.
+    """
+    return ENTRY_INPUT_SERIALIZERS[kind]()
 
 
 class AdviceSerializer(serializers.Serializer[Any]):
@@ -297,17 +309,22 @@ ENTRY_OUTPUT_SERIALIZERS: dict[str, type[serializers.ModelSerializer[Entry]]] = 
 }
 
 
+@functools.cache
+def _entry_writer(kind: str) -> serializers.ModelSerializer[Entry]:
+    """The output serializer of a kind, built and bound once per process, shared by every request.
+
+    Building one (a ModelSerializer reading the model, then deep copies of some 30 declared fields) cost about
+    as much as the rest of a POST's Python. Sharing is safe: writing an entry out reads the fields only (no
+    context, no state kept on the serializer or its fields between calls).
+    """
+    return ENTRY_OUTPUT_SERIALIZERS[kind]()
+
+
 class EntryOutputSerializer(serializers.BaseSerializer[Entry]):
     """A stored entry: the envelope and the answers of its questionnaire (for weekly, its scores too)."""
 
     def to_representation(self, instance: Entry) -> dict[str, Any]:
-        # One inner serializer per kind for the whole list: building a ModelSerializer's fields per row (deep
-        # copies of every field) cost about 3 ms per entry, most of a page of 50.
-        by_kind: dict[str, serializers.BaseSerializer[Entry]] = self.__dict__.setdefault("_by_kind", {})
-        inner = by_kind.get(instance.kind)
-        if inner is None:
-            inner = by_kind[instance.kind] = ENTRY_OUTPUT_SERIALIZERS[instance.kind](context=self.context)
-        return dict(inner.to_representation(instance))
+        return dict(_entry_writer(instance.kind).to_representation(instance))
 
 
 class EntryCreatedSerializer(EntryOutputSerializer):

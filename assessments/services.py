@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from assessments import questionnaires as q
@@ -21,7 +20,7 @@ from assessments.loader import latest_reviews
 from assessments.models import Entry, RedFlagReport, SafetyScreenReview
 from clinic.publish import publish
 from patients.models import Patient
-from programs.models import Enrollment, PhaseTransition
+from programs.models import Enrollment, PhaseTransition, active_enrollment
 
 logger = logging.getLogger(__name__)
 
@@ -53,28 +52,24 @@ def assessment_submit(
     occurred = _check_occurred_at(occurred_at, now)
     if patient.status != Patient.Status.ACTIVE:
         raise ValidationError(ValidationError("You have been discharged; contact your clinic.", code="discharged"))
-    enrollment = (
-        Enrollment.objects.filter(patient=patient, active=True)
-        .annotate(clinic_timezone=F("patient__clinic__timezone"))
-        .only("id", "phase", "phase_since")
-        .first()
-    )
+    enrollment = active_enrollment(patient)
     if enrollment is None:
         raise ValidationError(
             ValidationError("You are not enrolled in a program yet; contact your clinic.", code="not_enrolled")
         )
-    clinic_tz = ZoneInfo(enrollment.clinic_timezone)  # type: ignore[attr-defined]  # the annotation above
-    with transaction.atomic():
-        entry = Entry.objects.create(
-            patient=patient,
-            enrollment=enrollment,
-            phase=_phase_at(enrollment, occurred.astimezone(clinic_tz).date()),
-            kind=kind,
-            occurred_at=occurred,
-            questionnaire_version=q.QUESTIONNAIRE_VERSION,
-            **q.column_values(kind, answers),
-        )
-        transaction.on_commit(lambda: scan_request(patient_id=patient.pk), robust=True)
+    clinic_tz = ZoneInfo(patient.clinic.timezone)  # read with the patient by the API's token authentication
+    # One INSERT, committed on its own (no transaction around it, unless the caller's): the scan is published
+    # once it is committed, at once in autocommit, or when the caller's transaction commits.
+    entry = Entry.objects.create(
+        patient=patient,
+        enrollment=enrollment,
+        phase=_phase_at(enrollment, occurred.astimezone(clinic_tz).date()),
+        kind=kind,
+        occurred_at=occurred,
+        questionnaire_version=q.QUESTIONNAIRE_VERSION,
+        **q.column_values(kind, answers),
+    )
+    transaction.on_commit(lambda: scan_request(patient_id=patient.pk), robust=True)
     items = {name: list(answers.get(name) or ()) for name in RED_FLAG_FIELDS}
     return Submitted(entry=entry, advice=_red_flag_advice(patient, items, occurred))
 
@@ -169,7 +164,7 @@ def red_flag_report_store(*, patient: Patient, data: Any, errors: list[dict[str,
     kind = raw.get("kind")
     if kind not in q.KINDS:
         kind = q.WEEKLY if items["systemic_flags"] and not items["safety_screen"] else q.POST_WORKOUT
-    enrollment = Enrollment.objects.filter(patient=patient, active=True).only("id").first()
+    enrollment = active_enrollment(patient)
     with transaction.atomic():
         report = RedFlagReport.objects.create(
             patient=patient,

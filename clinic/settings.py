@@ -250,7 +250,7 @@ PASSWORD_RESET_TIMEOUT = 2 * 3600
 # --- Portal API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "clinic.api.tokens.TokenAuthentication",  # knox, checking the presented token only
+        "patients.tokens.TokenAuthentication",  # knox tokens, one query: patients/tokens.py
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

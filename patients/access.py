@@ -72,7 +72,6 @@ def restrict(queryset: QS, user: Any, *, clinic: str, own: str | None = None) ->
     return queryset.filter(**{own: user.pk})
 
 
-
 def shared_or_own(queryset: QS, user: Any, *, clinic: str) -> QS:
     """Rows shared by every clinic (their ``clinic`` is empty) and the staff user's clinic's own.
 

@@ -595,10 +595,9 @@ class TransitionForm(forms.Form):
                 del self.fields[name]
         else:
             for name in RATING_FIELDS:
-                self.fields[name].help_text = (
-                    f"{self.fields[name].help_text} For the move to core stabilization.".strip()
-                )
-
+                self.fields[
+                    name
+                ].help_text = f"{self.fields[name].help_text} For the move to core stabilization.".strip()
 
 
 @admin.register(Invitation)

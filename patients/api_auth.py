@@ -22,8 +22,8 @@ from rest_framework.views import APIView
 
 from clinic.api.errors import lockout_response
 from clinic.api.fields import StrictCharField, StrictSerializerMixin
-from clinic.api.tokens import TokenAuthentication
 from patients.services import password_reset_confirm, password_reset_request, portal_account_activate
+from patients.tokens import TokenAuthentication
 
 
 class LoginSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]

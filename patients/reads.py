@@ -38,7 +38,7 @@ def record_reads(request: HttpRequest, patients: Iterable[Patient], read: str, o
         details["id"] = object_id
     address = client_ip(request)
     cid = get_cid()
-    LogEntry.objects.bulk_create(
+    records = [
         LogEntry(
             content_type=content_type,
             object_pk=str(pk),
@@ -51,7 +51,11 @@ def record_reads(request: HttpRequest, patients: Iterable[Patient], read: str, o
             cid=cid,
         )
         for pk, patient in distinct.items()
-    )
+    ]
+    if len(records) == 1:
+        records[0].save()  # one INSERT; bulk_create would wrap it in a transaction (two more round trips)
+    else:
+        LogEntry.objects.bulk_create(records)
 
 
 def record_page_reads(request: HttpRequest, response: R, read: str) -> R:

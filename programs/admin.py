@@ -45,7 +45,13 @@ class ProgramForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Program
         fields = [
-            "clinic", "name", "kind", "description", "post_workouts_per_week", "weekly_checkin_weekday", "is_default"
+            "clinic",
+            "name",
+            "kind",
+            "description",
+            "post_workouts_per_week",
+            "weekly_checkin_weekday",
+            "is_default",
         ]
 
     def clean(self) -> dict[str, Any]:

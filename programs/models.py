@@ -157,6 +157,22 @@ class Enrollment(models.Model):
             raise ValidationError({"phase_since": "The phase cannot begin before the enrollment started."})
 
 
+# Where the API's token authentication (patients/tokens.py) leaves the active enrollment it read with the patient.
+PRELOADED_ENROLLMENT = "_active_enrollment_as_authenticated"
+
+
+def active_enrollment(patient: Patient) -> Enrollment | None:
+    """The patient's active enrollment (there is at most one), or None.
+
+    For a patient of an API request this asks the database nothing: the token authentication read the
+    enrollment with the patient, at the start of the request.
+    """
+    try:
+        return patient.__dict__[PRELOADED_ENROLLMENT]  # type: ignore[no-any-return]
+    except KeyError:
+        return Enrollment.objects.filter(patient=patient, active=True).first()
+
+
 class PhaseTransitionQuerySet(ClinicScopedQuerySet["PhaseTransition"]):
     patient_path = "enrollment__patient"
 

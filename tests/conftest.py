@@ -98,8 +98,16 @@ def world(db: None) -> World:
     for p in (patient, other_patient, colleague_patient, foreign_patient):
         EnrollmentFactory(patient=p)
     return World(
-        clinic, other_clinic, therapist, colleague, outsider, clinic_admin,
-        patient, other_patient, colleague_patient, foreign_patient,
+        clinic,
+        other_clinic,
+        therapist,
+        colleague,
+        outsider,
+        clinic_admin,
+        patient,
+        other_patient,
+        colleague_patient,
+        foreign_patient,
     )
 
 

@@ -24,9 +24,7 @@ def blank_answers(kind: str) -> dict[str, Any]:
 
     The answer builders of the test suites start from this and fill in the required numbers and choices.
     """
-    return {
-        f.name: [] if f.type == q.LIST and not f.conditional and f.required else f.empty for f in q.fields_of(kind)
-    }
+    return {f.name: [] if f.type == q.LIST and not f.conditional and f.required else f.empty for f in q.fields_of(kind)}
 
 
 class UserFactory(factory.django.DjangoModelFactory):

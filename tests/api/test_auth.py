@@ -523,3 +523,60 @@ def test_an_expired_token_is_refused_and_deleted_and_the_daily_purge_removes_the
     # ... the daily purge does.
     assert purge_expired_tokens() == 1
     assert list(AuthToken.objects.filter(user=user).values_list("pk", flat=True)) == [live_instance.pk]
+
+
+# One query says who the token's user is (patients/tokens.py) -------------------------------------------------
+
+
+def _token_of(user: Any) -> str:
+    return AuthToken.objects.create(user=user)[1]
+
+
+@pytest.mark.parametrize("role", ["patient", "therapist", "superuser without a profile"])
+def test_the_token_query_reads_who_the_user_is_once(
+    world: Any, superuser: Any, role: str, django_assert_num_queries: Any
+) -> None:
+    from patients.access import staff_profile
+    from patients.models import patient_of
+    from patients.tokens import tokens_with_user
+    from programs.models import active_enrollment
+
+    user = {"patient": world.patient.user, "therapist": world.therapist.user}.get(role, superuser)
+    token = _token_of(user)
+    with django_assert_num_queries(1):
+        (found,) = tokens_with_user(token[:15])
+        patient, profile = patient_of(found.user), staff_profile(found.user)
+        clinic = patient.clinic.timezone if patient is not None else None
+        enrollment = active_enrollment(patient) if patient is not None else None
+    assert found.user == user
+    assert found.digest == hash_token(token)
+    assert found.expiry == AuthToken.objects.get(digest=found.digest).expiry  # an aware datetime, as stored
+    assert patient == (world.patient if role == "patient" else None)
+    assert clinic == (world.clinic.timezone if role == "patient" else None)
+    assert profile == (world.therapist if role == "therapist" else None)
+    assert enrollment == (world.patient.enrollments.get(active=True) if role == "patient" else None)
+
+
+def test_a_patient_without_an_active_enrollment_is_read_as_such(world: Any, django_assert_num_queries: Any) -> None:
+    from patients.tokens import tokens_with_user
+    from programs.models import active_enrollment
+
+    world.patient.enrollments.update(active=False)
+    token = _token_of(world.patient.user)
+    with django_assert_num_queries(1):
+        (found,) = tokens_with_user(token[:15])
+        assert active_enrollment(found.user.patient) is None
+
+
+def test_an_inactive_users_token_is_401(world: Any) -> None:
+    client = with_token(_token_of(world.patient.user))
+    assert client.get("/api/v1/me/").status_code == 200
+    type(world.patient.user).objects.filter(pk=world.patient.user.pk).update(is_active=False)
+    assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_a_token_with_the_right_key_but_a_wrong_secret_is_401(world: Any) -> None:
+    token = _token_of(world.patient.user)
+    forged = token[:15] + ("0" if token[15] != "0" else "1") + token[16:]
+    assert with_token(forged).get("/api/v1/me/").status_code == 401
+    assert with_token(token).get("/api/v1/me/").status_code == 200

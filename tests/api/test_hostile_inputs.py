@@ -190,8 +190,12 @@ def test_form_and_multipart_bodies_are_refused_not_a_500(world: Any, content_typ
     for client, path, status, code in (
         (_client(world, "anonymous"), "/api/v1/auth/token/", 415, "unsupported_media_type"),
         (_client(world, "patient"), ASSESSMENTS, 415, "unsupported_media_type"),
-        (_client(world, "therapist"), f"/api/v1/alerts/{AlertFactory(patient=world.patient).pk}/resolve/", 415,
-         "unsupported_media_type"),
+        (
+            _client(world, "therapist"),
+            f"/api/v1/alerts/{AlertFactory(patient=world.patient).pk}/resolve/",
+            415,
+            "unsupported_media_type",
+        ),
         (with_csrf, "/api/v1/auth/login/", 403, "permission_denied"),
     ):
         client.raise_request_exception = False

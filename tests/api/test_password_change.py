@@ -14,9 +14,7 @@ ME = "/api/v1/me/"
 NEW = "Quiet-River-Stone-91"
 
 
-def test_a_new_password_revokes_every_token_of_the_patient(
-    world: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_a_new_password_revokes_every_token_of_the_patient(world: Any, django_capture_on_commit_callbacks: Any) -> None:
     user = world.patient.user
     phone, laptop = client_for(user), client_for(user)
     other = client_for(world.other_patient.user)

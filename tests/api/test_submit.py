@@ -265,16 +265,13 @@ def test_rejected_entry_schedules_nothing(patient_api: APIClient, django_capture
 
 
 def test_submit_uses_a_fixed_number_of_queries(patient_api: APIClient, django_assert_num_queries: Any) -> None:
-    # 1. knox: the token by its key, joined with its user (only the presented token: clinic/api/tokens.py)
-    # 2. the patient of the user (IsPatient; cached on the user for the view)
-    # 3. the active enrollment (id and phase)
-    # 4. SAVEPOINT (assessment_submit's atomic block, inside the test's transaction; BEGIN in production)
-    # 5. INSERT the entry
-    # 6. RELEASE SAVEPOINT (COMMIT in production)
-    with django_assert_num_queries(6):
+    # 1. the token by its key, with its user, the user's patient, clinic and active enrollment, and staff profile
+    #    (patients/tokens.py)
+    # 2. INSERT the entry (committed on its own in production: no BEGIN, no COMMIT)
+    with django_assert_num_queries(2):
         response = post(patient_api, "post_workout", post_workout_answers(safety_screen=["bladder_change"]))
     assert response.status_code == 201
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(2):
         response = post(patient_api, "weekly", weekly_answers())
     assert response.status_code == 201
 

@@ -87,9 +87,7 @@ def test_thresholds_are_edited_in_a_typed_form_with_per_field_errors(client: Any
     copy.refresh_from_db()
     assert copy.params == {}
 
-    saved = client.post(
-        f"{RULESETS}{copy.pk}/change/", changeform_data(page, t_r03_window_days="10", t_r05_enabled="")
-    )
+    saved = client.post(f"{RULESETS}{copy.pk}/change/", changeform_data(page, t_r03_window_days="10", t_r05_enabled=""))
     assert saved.status_code == 302
     copy.refresh_from_db()
     assert copy.params == {"r03_window_days": 10, "r05_enabled": False}

@@ -141,4 +141,3 @@ def test_the_page_costs_the_same_queries_at_30_and_365_days_and_with_more_histor
         client.get(page_url(patient, 365))
     with django_assert_num_queries(count):
         client.get(page_url(patient, 30))
-

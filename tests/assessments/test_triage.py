@@ -146,15 +146,15 @@ def test_the_alert_list_costs_the_same_queries_at_10_and_100_alerts(world: Any, 
         AlertFactory(patient=PatientFactory(therapist=world.therapist))
     client.get(ALERTS)  # warm up first-request caches
 
-    # Knox: the token with its user; the staff profile; count; the page with its joins; the audit insert.
-    with django_assert_num_queries(5):  # with the audit of the reads
+    # The token with its user and staff profile (patients/tokens.py); count; the page with its joins; the audit.
+    with django_assert_num_queries(4):  # with the audit of the reads
         assert len(listed_ids(client.get(f"{ALERTS}?page_size=10"))) == 10
     # Ten more patients with nine alerts each: the audit of the reads is one insert (PostgreSQL; SQLite takes
     # one per 71 patients on a page, as its statements hold at most 999 values).
     for patient in PatientFactory.create_batch(10, therapist=world.colleague):
         for i in range(9):
             AlertFactory(patient=patient, qualifier=f"q{i}")
-    with django_assert_num_queries(5):  # with the audit of the reads
+    with django_assert_num_queries(4):  # with the audit of the reads
         assert len(listed_ids(client.get(f"{ALERTS}?page_size=100"))) == 100
 
 

@@ -362,9 +362,7 @@ def test_invite_patient_allows_an_email_used_in_another_clinic(world: Any) -> No
         pytest.param(
             {"extra": ["--phase-since", "2026-01-05"]}, ["--phase-since", "--program"], id="phase-since-without-program"
         ),
-        pytest.param(
-            {"extra": ["--phase", "stabilization"]}, ["--phase", "--program"], id="phase-without-program"
-        ),
+        pytest.param({"extra": ["--phase", "stabilization"]}, ["--phase", "--program"], id="phase-without-program"),
         pytest.param(
             {"extra": ["--program", "Core stabilization", "--phase", "maintenance"]},
             ["--phase", "maintenance"],

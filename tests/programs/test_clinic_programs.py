@@ -145,9 +145,7 @@ def test_another_clinics_program_cannot_be_prescribed(client: Any, world: Any, f
     assert not Exercise.objects.filter(program=foreign).exists()
 
 
-def test_the_patient_pages_enrollment_row_cannot_change_the_program(
-    client: Any, world: Any, foreign: Program
-) -> None:
+def test_the_patient_pages_enrollment_row_cannot_change_the_program(client: Any, world: Any, foreign: Program) -> None:
     enrollment = Enrollment.objects.get(patient=world.patient)
     client.force_login(world.therapist.user)
     page = client.get(f"/admin/patients/patient/{world.patient.pk}/change/")
@@ -162,9 +160,7 @@ def test_the_patient_pages_enrollment_row_cannot_change_the_program(
     assert enrollment.program_id != foreign.pk
 
 
-def test_the_enrollment_list_filter_names_no_other_clinics_program(
-    client: Any, world: Any, foreign: Program
-) -> None:
+def test_the_enrollment_list_filter_names_no_other_clinics_program(client: Any, world: Any, foreign: Program) -> None:
     client.force_login(world.therapist.user)
     assert "Hilltop core" not in client.get("/admin/programs/enrollment/").content.decode()
 

@@ -82,9 +82,7 @@ def test_an_outcome_score_dated_in_the_future_is_a_form_error(client: Any, world
     assert not OutcomeScore.objects.exists()
 
 
-def test_a_new_enrollment_cannot_skip_the_readiness_check_by_starting_in_stabilization(
-    client: Any, world: Any
-) -> None:
+def test_a_new_enrollment_cannot_skip_the_readiness_check_by_starting_in_stabilization(client: Any, world: Any) -> None:
     patient = PatientFactory(therapist=world.therapist)
     client.force_login(world.therapist.user)
 

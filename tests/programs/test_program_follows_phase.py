@@ -197,9 +197,7 @@ def test_another_clinics_therapist_cannot_reach_the_prescription(client: Any, wo
     assert client.post(enrollment_url(enrollment), {}).status_code == 404
 
 
-def test_a_new_enrollment_offers_the_treatment_programs_and_prescribes_the_chosen_one(
-    client: Any, world: Any
-) -> None:
+def test_a_new_enrollment_offers_the_treatment_programs_and_prescribes_the_chosen_one(client: Any, world: Any) -> None:
     world.patient.enrollments.all().delete()
     treatment = built_in("treatment")
     client.force_login(world.therapist.user)
