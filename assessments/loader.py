@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import reduce
+from functools import cached_property, reduce
 from operator import or_
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -120,6 +120,32 @@ class PatientWindow:
             today = self.local(as_of)
         today = today or self.today
         enrollment = self.enrollment
+        post_workouts, weeklies = self._engine_entries
+        return rules.PatientContext(
+            phase=enrollment.phase if enrollment else Phase.TREATMENT,
+            phase_since=enrollment.phase_since if enrollment else today,
+            today=today,
+            as_of=as_of,
+            now=now or self.now,
+            enrolled=enrollment is not None and self.patient.status == Patient.Status.ACTIVE,
+            post_workouts=post_workouts,
+            weeklies=weeklies,
+            red_flag_reports=self._engine_reports,
+            outcome_scores=self._engine_scores,
+            recent_firings=self._firings(),
+            suppress_before=self._suppress_before(),
+            resolutions=self._resolutions(),
+            stable_items=dict(self.stable_items),
+            fracture_risk=self.patient.fracture_risk,
+            last_progression_date=self.last_progression,
+        )
+
+    # The rows as the engine reads them, converted once per window: v2 judges a patient as of each new entry,
+    # and converting every row for every judgment was most of a scan's time. The rows are not changed while a
+    # window is judged (the alerts are: what is derived from them is built for each judgment).
+
+    @cached_property
+    def _engine_entries(self) -> tuple[tuple[rules.PostWorkout, ...], tuple[rules.Weekly, ...]]:
         post_workouts: list[rules.PostWorkout] = []
         weeklies: list[rules.Weekly] = []
         for entry in self.entries:
@@ -133,26 +159,17 @@ class PatientWindow:
                 post_workouts.append(rules.PostWorkout(**when, **q.engine_values(q.POST_WORKOUT, entry)))
             else:
                 weeklies.append(rules.Weekly(**when, **q.engine_values(q.WEEKLY, entry)))
-        return rules.PatientContext(
-            phase=enrollment.phase if enrollment else Phase.TREATMENT,
-            phase_since=enrollment.phase_since if enrollment else today,
-            today=today,
-            as_of=as_of,
-            now=now or self.now,
-            enrolled=enrollment is not None and self.patient.status == Patient.Status.ACTIVE,
-            post_workouts=post_workouts,
-            weeklies=weeklies,
-            red_flag_reports=[self._report(r) for r in self.reports],
-            outcome_scores=[
-                rules.OutcomeScore(instrument=s.instrument, score=float(s.score), local_date=s.recorded_on, id=s.pk)
-                for s in self.scores
-            ],
-            recent_firings=self._firings(),
-            suppress_before=self._suppress_before(),
-            resolutions=self._resolutions(),
-            stable_items=dict(self.stable_items),
-            fracture_risk=self.patient.fracture_risk,
-            last_progression_date=self.last_progression,
+        return tuple(post_workouts), tuple(weeklies)
+
+    @cached_property
+    def _engine_reports(self) -> tuple[rules.RedFlagReport, ...]:
+        return tuple(self._report(r) for r in self.reports)
+
+    @cached_property
+    def _engine_scores(self) -> tuple[rules.OutcomeScore, ...]:
+        return tuple(
+            rules.OutcomeScore(instrument=s.instrument, score=float(s.score), local_date=s.recorded_on, id=s.pk)
+            for s in self.scores
         )
 
     def _report(self, report: RedFlagReport) -> rules.RedFlagReport:
