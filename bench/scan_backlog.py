@@ -242,6 +242,30 @@ def run(batches: list[list[int]], processes: int) -> list[BatchResult]:
         return pool.map(scan_batch, batches, chunksize=1)
 
 
+def read_batch(patient_ids: list[int]) -> int:
+    """The bare baseline: one SELECT of the batch's entries, as model instances, without judging anything."""
+    from assessments.models import Entry
+
+    return len(list(Entry.objects.filter(patient_id__in=patient_ids)))
+
+
+def read_all(batches: list[list[int]], processes: int) -> float:
+    """Seconds to read every batch with ``read_batch``, in this process or in ``processes`` forked ones."""
+    started = time.perf_counter()
+    if processes == 1:
+        for batch in batches:
+            read_batch(batch)
+    else:
+        import multiprocessing
+
+        from django.db import connections
+
+        connections.close_all()
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            pool.map(read_batch, batches, chunksize=1)
+    return time.perf_counter() - started
+
+
 def _spread(values: list[int]) -> str:
     return f"min {min(values)}, median {statistics.median(values):.0f}, max {max(values)}"
 
@@ -276,6 +300,9 @@ def main() -> None:
     batches = [ids[i : i + args.batch] for i in range(0, len(ids), args.batch)]
     entries = Entry.objects.count()
 
+    processes = 1 if args.profile else args.processes
+    # The baseline is measured around the scan (twice before, once after), so both meet the same machine.
+    baseline = [read_all(batches, processes), read_all(batches, processes)]
     profiler = cProfile.Profile() if args.profile else None
     started = time.perf_counter()
     if profiler is not None:
@@ -285,6 +312,8 @@ def main() -> None:
     else:
         results = run(batches, args.processes)
     total = time.perf_counter() - started
+    baseline.append(read_all(batches, processes))
+    bare = statistics.median(baseline)
 
     scanned = Entry.objects.filter(scanned_at__isnull=False).count()
     queries = [r.queries for r in results]
@@ -297,6 +326,7 @@ def main() -> None:
     print(f"scanned: {sum(r.patients for r in results)} patients, {scanned} entries marked scanned")
     print(f"failed patients: {sum(r.failed for r in results)}")
     print(f"total: {total:.1f} s")
+    print(f"one-query read of the same rows (baseline, median of 3): {bare:.2f} s; scan / read: {total / bare:.1f}x")
     print(f"patients/s: {len(ids) / total:,.0f}")
     print(f"entries/s: {scanned / total:,.0f}")
     print(f"per batch of {args.batch}: {statistics.median(seconds):.3f} s median, {max(seconds):.3f} s max")

@@ -8,7 +8,7 @@ urgent R-01 alert, writes its outbox row and sends it. The clock runs from just 
 moment the SMTP server has the whole message.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinic CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \\
-        python -m bench.submit_to_email [--submissions 200] [--interval 0.1] [--redis-db 9]
+        python -m bench.submit_to_email [--submissions 200] [--interval 0.1] [--concurrency 2] [--redis-db 9]
 
 ``--interval 0`` submits everything at once (the queue then adds to the latency of the later ones).
 """
@@ -20,7 +20,6 @@ import logging
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,10 +113,11 @@ def _prepare(submissions: int) -> list[tuple[str, str]]:
     return patients
 
 
-def _start_worker(env: dict[str, str], log: Path, name: str) -> subprocess.Popen[bytes]:
+def _start_worker(env: dict[str, str], log: Path, name: str, queue: str, concurrency: int) -> subprocess.Popen[bytes]:
+    """A worker as the Procfile starts it (prefork, ``-Q`` its queue), with the baseline's no-op task loaded."""
     command = [
-        sys.executable, "-m", "celery", "-A", "clinic", "worker", "--pool=solo", "--concurrency=1",
-        "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h",
+        sys.executable, "-m", "celery", "-A", "clinic", "worker", "-Q", queue, f"--concurrency={concurrency}",
+        "--include=bench.tasks", "-l", "INFO", "--without-gossip", "--without-mingle", "-n", f"{name}@%h",
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -139,12 +139,65 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
+def _submit(patients: list[tuple[str, str]], interval: float, inbox: Inbox, timeout: float) -> tuple[list[float], int]:
+    """POST one urgent entry per patient, one every ``interval`` s (0: all at once); wait for the emails.
+
+    Returns the latencies (submit -> email accepted, seconds) and how many emails never came.
+    """
+    from rest_framework.test import APIClient
+
+    from assessments.demo import QUIET_SESSION
+
+    answers = {**QUIET_SESSION, "back_pain_now": 4, "safety_screen": ["saddle_numbness"]}
+    submitted: dict[str, float] = {}
+    for ref, token in patients:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        submitted[ref] = time.monotonic()
+        response = client.post("/api/v1/assessments/", {"kind": "post_workout", "answers": answers}, format="json")
+        if response.status_code != 201:
+            sys.exit(f"submit failed: {response.status_code} {response.content[:300]!r}")
+        if interval:
+            time.sleep(max(0.0, submitted[ref] + interval - time.monotonic()))
+    deadline = time.monotonic() + timeout
+    while any(ref not in inbox.accepted for ref in submitted) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    latencies = [inbox.accepted[ref] - at for ref, at in submitted.items() if ref in inbox.accepted]
+    return latencies, len(submitted) - len(latencies)
+
+
+def _noop_round_trips(count: int, interval: float, broker: str, timeout: float) -> list[float]:
+    """The baseline: ``count`` no-op tasks (bench.tasks) published to the scan queue, one every ``interval`` s;
+    the seconds from each publish to its execution."""
+    import redis
+
+    from clinic.celery import app
+
+    client = redis.Redis.from_url(broker)
+    key = f"bench:noop:{time.time_ns()}"
+    for _ in range(count):
+        published = time.time()
+        app.send_task("bench.noop", args=(key, published), queue="celery")
+        if interval:
+            time.sleep(max(0.0, published + interval - time.time()))
+    deadline = time.monotonic() + timeout
+    while client.llen(key) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    rows = [row.decode().split() for row in client.lrange(key, 0, -1)]
+    client.delete(key)
+    return [float(ran) - float(published) for published, ran in rows]
+
+
+def _ms(values: list[float], share: float) -> str:
+    return f"{_percentile(values, share) * 1000:.0f}" if values else "-"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--submissions", type=int, default=200, help="urgent entries to submit (default 200)")
+    parser.add_argument("--submissions", type=int, default=200, help="urgent entries per phase (default 200)")
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between submissions (default 0.1)")
     parser.add_argument("--database", default="clinic_bench_latency", help="database to create/use")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (solo pool each; default 1)")
+    parser.add_argument("--concurrency", type=int, default=2, help="processes of each worker (default 2, Procfile)")
     parser.add_argument("--redis-db", type=int, default=9, help="Redis database of the broker (default 9)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for the last email")
     args = parser.parse_args()
@@ -152,21 +205,20 @@ def main() -> None:
     broker = os.environ.get("CELERY_BROKER_URL", "")
     if not broker.startswith("redis"):
         sys.exit("This benchmark needs CELERY_BROKER_URL=redis://... (a broker its worker subprocess shares).")
-    # A Redis database of its own: nothing else feeds this worker, nothing else takes its messages.
+    # A Redis database of its own: nothing else feeds these workers, nothing else takes their messages.
     broker = urlunsplit(urlsplit(broker)._replace(path=f"/{args.redis_db}"))
     url = bench_database_url(args.database)
     create_database(url)
     setup_django(url, CELERY_BROKER_URL=broker, CACHE_URL="locmemcache://")
 
     from aiosmtpd.controller import Controller
-    from rest_framework.test import APIClient
 
-    from assessments.demo import QUIET_SESSION
     from clinic.celery import app
 
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     app.control.purge()
-    patients = _prepare(args.submissions)
+    patients = _prepare(2 * args.submissions)  # one urgent alert per patient: the burst needs patients of its own
+    steady, burst = patients[: args.submissions], patients[args.submissions :]
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=_free_port())
     smtp.start()
@@ -178,48 +230,32 @@ def main() -> None:
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp.port}",
         "VAR_DIR": str(var_dir),
         "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",  # as in production; the worker says " ready." at INFO
     }
-    workers = [_start_worker(env, var_dir / f"worker{i}.log", f"bench{i}") for i in range(args.workers)]
-    answers = {**QUIET_SESSION, "back_pain_now": 4, "safety_screen": ["saddle_numbness"]}
-    submitted: dict[str, float] = {}
-    request_seconds: list[float] = []
+    workers = [
+        _start_worker(env, var_dir / "scan.log", "scan", "celery", args.concurrency),
+        _start_worker(env, var_dir / "email.log", "email", "email", args.concurrency),
+    ]
+    results: dict[str, tuple[list[float], list[float], int]] = {}
     try:
-        started = time.monotonic()
-        for ref, token in patients:
-            client = APIClient()
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-            submitted[ref] = time.monotonic()
-            response = client.post("/api/v1/assessments/", {"kind": "post_workout", "answers": answers}, format="json")
-            request_seconds.append(time.monotonic() - submitted[ref])
-            if response.status_code != 201:
-                sys.exit(f"submit failed: {response.status_code} {response.content[:300]!r}")
-            if args.interval:
-                time.sleep(max(0.0, submitted[ref] + args.interval - time.monotonic()))
-        deadline = time.monotonic() + args.timeout
-        while len(inbox.accepted) < len(submitted) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        elapsed = time.monotonic() - started
+        for name, group, interval in ((f"{1 / args.interval:g} per second", steady, args.interval),
+                                      (f"burst of {args.submissions}", burst, 0.0)):  # fmt: skip
+            baseline = _noop_round_trips(len(group), interval, broker, args.timeout)
+            latencies, missing = _submit(group, interval, inbox, args.timeout)
+            results[name] = (latencies, baseline, missing)
     finally:
         for worker in workers:
             _stop(worker)
         smtp.stop()
 
-    latencies = [inbox.accepted[ref] - at for ref, at in submitted.items() if ref in inbox.accepted]
-    missing = len(submitted) - len(latencies)
-    print(f"database: {args.database}; broker: {broker}; workers: {args.workers} process(es), solo pool")
-    print(f"submissions: {len(submitted)}, one every {args.interval:g} s; run time {elapsed:.1f} s")
-    print(
-        f"emails accepted: {len(latencies)}; missing after {args.timeout:g} s: {missing}; duplicates {inbox.duplicates}"
-    )
-    print(
-        f"API request (POST, until 201): p50 {statistics.median(request_seconds) * 1000:.0f} ms, "
-        f"p95 {_percentile(request_seconds, 0.95) * 1000:.0f} ms, max {max(request_seconds) * 1000:.0f} ms"
-    )
-    if latencies:
+    print(f"\nUrgent entry -> email accepted at the SMTP server ({len(steady)} per phase; workers as in the Procfile:")
+    print(f"-Q celery and -Q email, prefork {args.concurrency} each; broker {broker}; PostgreSQL {args.database})\n")
+    print("| phase | p50 ms | p95 ms | max ms | missing / duplicates | Celery no-op round trip p50 / p95 ms |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, (latencies, baseline, missing) in results.items():
         print(
-            f"submit -> email accepted: p50 {statistics.median(latencies) * 1000:.0f} ms, "
-            f"p95 {_percentile(latencies, 0.95) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+            f"| {name} | {_ms(latencies, 0.5)} | {_ms(latencies, 0.95)} | {_ms(latencies, 1.0)} | "
+            f"{missing} / {inbox.duplicates} | {_ms(baseline, 0.5)} / {_ms(baseline, 0.95)} |"
         )
 
 

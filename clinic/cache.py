@@ -28,6 +28,29 @@ _WRAPPED = (
 )  # fmt: skip
 
 
+# A throttle's history as DRF keeps it (SimpleRateThrottle: request times, newest first, those older than the
+# duration dropped), as a Redis list, judged and recorded in one step: one round trip instead of a GET and a SET,
+# and two processes can no longer both read the same history and each let one more request through.
+# KEYS[1] the history; ARGV: now (seconds), duration (seconds), limit. Returns {allowed, count, oldest time}.
+SLIDING_WINDOW = """
+local now = tonumber(ARGV[1])
+local duration = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+while true do
+  local last = redis.call('LINDEX', KEYS[1], -1)
+  if not last or tonumber(last) > now - duration then break end
+  redis.call('RPOP', KEYS[1])
+end
+local count = redis.call('LLEN', KEYS[1])
+if count >= limit then
+  return {0, count, redis.call('LINDEX', KEYS[1], -1) or ARGV[1]}
+end
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], duration)
+return {1, count + 1, redis.call('LINDEX', KEYS[1], -1)}
+"""
+
+
 class ReusingRedisCacheClient(RedisCacheClient):
     """Django's Redis cache client, keeping one ``redis.Redis`` per connection pool instead of building one per
     call: building it (redis-py's argument checks) and closing it again cost as much as the round trip to Redis,
@@ -54,6 +77,7 @@ class ResilientRedisCache(RedisCache):
         self._class = ReusingRedisCacheClient
         self._fallback = LocMemCache(f"fallback-{id(self)}", {"TIMEOUT": params.get("TIMEOUT", 300)})
         self._down_until = 0.0
+        self._scripts: dict[int, Any] = {}
         for name in _WRAPPED:
             setattr(self, name, self._guarded(name))
 
@@ -82,3 +106,25 @@ class ResilientRedisCache(RedisCache):
 
         call.__name__ = name
         return call
+
+    def sliding_window(self, key: str, *, now: float, duration: int, limit: int) -> tuple[bool, int, float] | None:
+        """DRF's throttle history, read and written in one atomic round trip (``SLIDING_WINDOW``).
+
+        Returns (allowed, requests in the window counting this one when allowed, the oldest request's time), or
+        None while Redis is skipped or failing: the caller then counts in the per-process memory cache.
+        """
+        if self.degraded:
+            return None
+        try:
+            client = self._cache.get_client(key, write=True)
+            script = self._scripts.get(id(client))
+            if script is None:
+                script = self._scripts[id(client)] = client.register_script(SLIDING_WINDOW)
+            allowed, count, oldest = script(keys=[self.make_and_validate_key(key)], args=[repr(now), duration, limit])
+        except (RedisError, OSError) as exc:
+            self._down_until = time.monotonic() + self.retry_after
+            logger.warning(
+                "cache unavailable (%s); throttling per process for %.0f s", type(exc).__name__, self.retry_after
+            )
+            return None
+        return bool(allowed), int(count), float(oldest)

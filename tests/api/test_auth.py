@@ -365,6 +365,23 @@ def test_user_scope_throttles_per_user(world: Any, low_rates: None) -> None:
         assert client.get("/api/v1/me/").status_code == 200
 
 
+def test_the_user_throttle_says_when_to_retry_and_does_not_count_refused_requests(world: Any, low_rates: None) -> None:
+    """The same rule on Redis (one atomic script, clinic/api/throttling.py) and on any other cache (DRF's)."""
+    client = with_token(AuthToken.objects.create(user=world.patient.user)[1])
+    start = dt.datetime(2026, 5, 6, 12, 0, tzinfo=dt.UTC)
+    for seconds in (0, 10, 20):
+        with time_machine.travel(start + dt.timedelta(seconds=seconds), tick=False):
+            assert client.get("/api/v1/me/").status_code == 200
+    with time_machine.travel(start + dt.timedelta(seconds=30), tick=False):
+        refused = client.get("/api/v1/me/")
+        assert refused.status_code == 429
+        assert int(refused["Retry-After"]) in (30, 31)  # the oldest leaves the minute at 12:01:00 (rounded up)
+        assert client.get("/api/v1/me/").status_code == 429
+    with time_machine.travel(start + dt.timedelta(seconds=61), tick=False):
+        assert client.get("/api/v1/me/").status_code == 200  # the refused ones were not counted
+        assert client.get("/api/v1/me/").status_code == 429  # 10 s and 20 s are still in the window, and 61 s
+
+
 def test_anon_scope_throttles_anonymous_reads(api: APIClient, db: None, low_rates: None) -> None:
     for _ in range(2):
         assert api.get("/api/v1/schema/").status_code == 200
