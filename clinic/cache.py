@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,12 @@ class ResilientRedisCache(RedisCache):
             script = self._scripts.get(id(client))
             if script is None:
                 script = self._scripts[id(client)] = client.register_script(SLIDING_WINDOW)
-            allowed, count, oldest = script(keys=[self.make_and_validate_key(key)], args=[repr(now), duration, limit])
+            # A key of its own: DRF's way (the fallback, an earlier release) keeps a pickled list at ``key``.
+            history = self.make_and_validate_key(key) + ":window"
+            allowed, count, oldest = script(keys=[history], args=[repr(now), duration, limit])
+        except ResponseError as exc:  # Redis answered (e.g. a wrong type at the key): not an outage
+            logger.warning("throttle script refused (%s); counting this request in memory", type(exc).__name__)
+            return None
         except (RedisError, OSError) as exc:
             self._down_until = time.monotonic() + self.retry_after
             logger.warning(

@@ -16,7 +16,6 @@ when presented. An inactive user is refused. Expiry and revocation are as in kno
 from __future__ import annotations
 
 import binascii
-import weakref
 from hmac import compare_digest
 from typing import Any
 
@@ -35,17 +34,22 @@ from knox.signals import token_expired
 from rest_framework import exceptions
 
 from patients.models import Clinic, Patient, Therapist
-from programs.models import PRELOADED_ENROLLMENT, Enrollment
+from programs.models import Enrollment, preload_active_enrollment
 
-Layout = tuple[tuple[type[Model], list[str], list[tuple[Any, list[Any]]]], ...]
-_statements: weakref.WeakKeyDictionary[BaseDatabaseWrapper, tuple[str, Layout]] = weakref.WeakKeyDictionary()
+# Per model: its attribute names in the order selected, the position of its primary key, and each column with
+# the converters the ORM would apply to it.
+Layout = tuple[tuple[type[Model], list[str], int, list[tuple[Any, list[Any]]]], ...]
+# Kept on the connection wrapper itself: the converters are bound to it (SQLite's), so a cache beside it would
+# keep every thread's wrapper alive.
+_CACHED_ON_CONNECTION = "_clinic_token_statement"
 
 
 def _statement(connection: BaseDatabaseWrapper) -> tuple[str, Layout]:
     """The SELECT of a token by its key with its user, patient, clinic and staff profile; for each model, its
     attribute names in the order selected and each column's converters (what the ORM applies to a value read,
     e.g. SQLite's text to an aware datetime). Built once per connection."""
-    if (known := _statements.get(connection)) is not None:
+    known: tuple[str, Layout] | None = getattr(connection, _CACHED_ON_CONNECTION, None)
+    if known is not None:
         return known
     quote = connection.ops.quote_name
     token_model, user_model = get_token_model(), get_user_model()
@@ -83,9 +87,11 @@ def _statement(connection: BaseDatabaseWrapper) -> tuple[str, Layout]:
         for f in fields:
             col = f.get_col(alias)
             converters.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
-        layout.append((model, [f.attname for f in fields], converters))
-    _statements[connection] = (sql, tuple(layout))
-    return _statements[connection]
+        names = [f.attname for f in fields]
+        layout.append((model, names, names.index(model._meta.pk.attname), converters))  # type: ignore[union-attr]
+    built = (sql, tuple(layout))
+    setattr(connection, _CACHED_ON_CONNECTION, built)
+    return built
 
 
 def tokens_with_user(key: str) -> list[Any]:
@@ -102,10 +108,10 @@ def tokens_with_user(key: str) -> list[Any]:
     for row in rows:
         built: list[Any] = []
         start = 0
-        for model, names, converters in layout:
+        for model, names, pk, converters in layout:
             values = list(row[start : start + len(names)])
             start += len(names)
-            if values[0] is None:  # no such row (a left join): the primary key is null
+            if values[pk] is None:  # no such row (a left join): the primary key is null
                 built.append(None)
                 continue
             for i, (col, functions) in enumerate(converters):
@@ -117,7 +123,7 @@ def tokens_with_user(key: str) -> list[Any]:
         if patient is not None:
             patient.clinic = clinic
             patient.user = user
-            patient.__dict__[PRELOADED_ENROLLMENT] = enrollment  # programs.models.active_enrollment
+            preload_active_enrollment(patient, enrollment)
             if enrollment is not None:
                 enrollment.patient = patient
         if therapist is not None:

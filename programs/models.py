@@ -157,8 +157,18 @@ class Enrollment(models.Model):
             raise ValidationError({"phase_since": "The phase cannot begin before the enrollment started."})
 
 
-# Where the API's token authentication (patients/tokens.py) leaves the active enrollment it read with the patient.
-PRELOADED_ENROLLMENT = "_active_enrollment_as_authenticated"
+# Where the API's token authentication (patients/tokens.py) leaves the active enrollment it read with the
+# patient: among the patient's prefetched objects, which ``refresh_from_db()`` forgets.
+_PRELOADED = "active_enrollment (as authenticated)"
+
+
+def preload_active_enrollment(patient: Patient, enrollment: Enrollment | None) -> None:
+    """Remember ``enrollment`` as the patient's active one, read with the patient in the same query.
+
+    It holds for the request that read it (a patient's state as of its authentication), not beyond.
+    """
+    cache = patient.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[_PRELOADED] = enrollment
 
 
 def active_enrollment(patient: Patient) -> Enrollment | None:
@@ -167,10 +177,10 @@ def active_enrollment(patient: Patient) -> Enrollment | None:
     For a patient of an API request this asks the database nothing: the token authentication read the
     enrollment with the patient, at the start of the request.
     """
-    try:
-        return patient.__dict__[PRELOADED_ENROLLMENT]  # type: ignore[no-any-return]
-    except KeyError:
-        return Enrollment.objects.filter(patient=patient, active=True).first()
+    cache = patient.__dict__.get("_prefetched_objects_cache") or {}
+    if _PRELOADED in cache:
+        return cache[_PRELOADED]  # type: ignore[no-any-return]
+    return Enrollment.objects.filter(patient=patient, active=True).first()
 
 
 class PhaseTransitionQuerySet(ClinicScopedQuerySet["PhaseTransition"]):

@@ -585,6 +585,18 @@ def test_a_patient_without_an_active_enrollment_is_read_as_such(world: Any, djan
         assert active_enrollment(found.user.patient) is None
 
 
+def test_the_enrollment_read_with_the_token_is_forgotten_on_refresh(world: Any) -> None:
+    from patients.tokens import tokens_with_user
+    from programs.models import active_enrollment
+
+    (found,) = tokens_with_user(_token_of(world.patient.user)[:15])
+    patient = found.user.patient
+    assert active_enrollment(patient) is not None
+    world.patient.enrollments.update(active=False)
+    patient.refresh_from_db()
+    assert active_enrollment(patient) is None
+
+
 def test_an_inactive_users_token_is_401(world: Any) -> None:
     client = with_token(_token_of(world.patient.user))
     assert client.get("/api/v1/me/").status_code == 200
