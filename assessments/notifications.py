@@ -87,7 +87,8 @@ def queue_email(*, key: str, clinic: Clinic, to: str, subject: str, text: str, h
 
 def queue_alert_email(*, alert: Alert, patient: Patient, escalation: bool = False) -> OutgoingEmail | None:
     """The immediate email of an alert to its therapist, once per alert (key ``alert:<id>:immediate``)."""
-    therapist = alert.therapist if alert.therapist_id == patient.therapist_id else patient.therapist
+    # The patient's current therapist (read with the patient by the scan's load_windows, user included).
+    therapist = patient.therapist
     subject = f"[{patient.clinic.name}] {alert.get_severity_display().upper()}: {alert.title}"
     key = f"alert:{alert.pk}:immediate"
     if escalation:

@@ -110,6 +110,7 @@ def _scan_one(window: PatientWindow, active: ActiveRuleset, now: datetime) -> Sc
         )
     else:
         _judge_v2(window, active, now, report, touched)
+    touched.save_held()
     _notify(window, touched, report)
     return report
 
@@ -178,10 +179,22 @@ def _evaluate(
 
 
 class _Touched:
-    """The alerts a patient's scan created or escalated: each is told once, in its final state."""
+    """The alerts a patient's scan created or escalated: each is told once, in its final state.
+
+    It also knows the alerts this patient's transaction holds (created, or locked by ``_attach``): their rows
+    are ours until it commits, so later judgments of the same scan change them in memory, and ``save_held``
+    writes each once, in its final state, instead of a lock and an UPDATE per judgment.
+    """
 
     def __init__(self) -> None:
         self.alerts: dict[int, tuple[Alert, bool]] = {}  # pk -> (alert, created by this scan)
+        self.held: set[int] = set()
+        self.changed: dict[int, Alert] = {}
+
+    def save_held(self) -> None:
+        for alert in self.changed.values():
+            alert.save()
+        self.changed.clear()
 
     def note(self, alert: Alert, *, created: bool) -> None:
         self.alerts[alert.pk] = (alert, created or self.alerts.get(alert.pk, (alert, False))[1])
@@ -202,8 +215,9 @@ def _apply(
             report.created += 1
             window.alerts.append(alert)
             touched.note(alert, created=True)
+            touched.held.add(alert.pk)
             continue
-        change = _attach(alert, finding)
+        change = _attach(alert, finding, touched)
         if change is None:
             continue
         report.updated += 1
@@ -285,16 +299,21 @@ def _create_or_join(window: PatientWindow, finding: rules.Finding, active: Activ
     return alert, True
 
 
-def _attach(alert: Alert, finding: rules.Finding) -> str | None:
+def _attach(alert: Alert, finding: rules.Finding, touched: _Touched) -> str | None:
     """Attach new evidence to an open alert, escalating it when the finding adds a criterion or severity.
 
     Returns None when nothing is new, ``EVIDENCE`` when only evidence was added, ``ESCALATED`` when the
     alert gained a criterion or a higher severity (RULES.md "Escalation": notified as a new alert would be).
+    The change is written by ``touched.save_held()`` before the patient's transaction commits.
     """
     if not _news(alert, finding):
         return None
-    # Lock the row: a racing scan may be attaching to it too (a no-op lock on SQLite, which serialises writes).
-    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.pk in touched.held:
+        locked = alert  # created or locked earlier in this transaction: what memory holds is the row
+    else:
+        # Lock the row: a racing scan may be attaching to it too (a no-op lock on SQLite, which serialises writes).
+        locked = Alert.objects.select_for_update().get(pk=alert.pk)
+        touched.held.add(alert.pk)
     news = _news(locked, finding)
     if news is None:
         alert.__dict__.update(locked.__dict__)
@@ -318,8 +337,9 @@ def _attach(alert: Alert, finding: rules.Finding) -> str | None:
         locked.escalated_at = timezone.now()
         if locked.status == Alert.Status.ACKNOWLEDGED:
             locked.status = Alert.Status.OPEN  # a worse picture needs a fresh look
-    locked.save()
-    alert.__dict__.update(locked.__dict__)
+    if locked is not alert:
+        alert.__dict__.update(locked.__dict__)
+    touched.changed[alert.pk] = alert
     return ESCALATED if escalated else EVIDENCE
 
 

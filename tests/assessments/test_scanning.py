@@ -410,6 +410,27 @@ def test_a_batch_scan_marks_new_entries_in_the_same_number_of_queries_for_2_and_
     assert not Entry.objects.unscanned().exists()
 
 
+def test_a_backlog_scan_writes_each_alert_once_and_reads_nothing_per_alert(world: Any) -> None:
+    """A backlog judged entry by entry: the alert raised at one entry gains the evidence of the next ones in
+    memory and is written once (its INSERT, at most one UPDATE), and its email reads no therapist or user."""
+    counts = []
+    for size in (2, 6):
+        patients = [enrolled_patient(world.therapist) for _ in range(size)]
+        for patient in patients:
+            for days_ago in (4, 3, 2, 1, 0):
+                submit_session(patient, days_ago, **STIFFER)  # stiffer after every session: R-03 (A) from the 2nd
+        with CaptureQueriesContext(connection) as queries:
+            report = scan(*patients)
+        statements = reads(queries)
+        alerts = Alert.objects.filter(patient__in=patients)
+        assert report.created == size
+        assert len(evidence_ids(alerts.first())) == 5  # every stiffer session, attached as it came
+        updates = [q for q in statements if q.startswith('UPDATE "assessments_alert"')]
+        counts.append(sum(q.startswith("SELECT") for q in statements))
+        assert len(updates) <= size  # not one per entry judged
+    assert counts == [9, 9]
+
+
 @pytest.fixture
 def failing_for(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Make the rules engine raise for the given patients' entries (a bug in a rule, bad data)."""
