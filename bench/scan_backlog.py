@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import json
 import pstats
 import random
@@ -338,6 +339,7 @@ def main() -> None:
     print(f"alerts: {sum(by_rule.values())} {by_rule}; outbox emails: {OutgoingEmail.objects.count()}")
     if profiler is not None:
         out = io.StringIO()
+        profiler.dump_stats(os.environ.get("SCAN_PSTATS", "/dev/null"))
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
         print(out.getvalue())
 
