@@ -209,6 +209,8 @@ def _apply(
         existing = window.unresolved_alerts().get(finding.key)
         if existing is None:
             alert, created = _create_or_join(window, finding, active)
+            if not created:  # another worker's alert, joined: the later judgments of this scan reuse this object
+                window.alerts.append(alert)
         else:
             alert, created = existing, False
         if created:
@@ -306,6 +308,9 @@ def _attach(alert: Alert, finding: rules.Finding, touched: _Touched) -> str | No
     alert gained a criterion or a higher severity (RULES.md "Escalation": notified as a new alert would be).
     The change is written by ``touched.save_held()`` before the patient's transaction commits.
     """
+    current = touched.changed.get(alert.pk, alert)  # this scan's own changes, if any, are the row's state
+    if current is not alert:
+        alert.__dict__.update(current.__dict__)
     if not _news(alert, finding):
         return None
     if alert.pk in touched.held:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import json
+import os
 import pstats
 import random
 import statistics

@@ -26,6 +26,7 @@ from assessments.rules import engine
 from assessments.scanning import MAX_SCAN_FAILURES, scan_patients, unscanned_patient_ids
 from assessments.tasks import evaluate_enrolled, sweep_unscanned
 from programs.models import Phase
+from tests.assessments.factories import AlertFactory
 from tests.assessments.helpers import (
     NOW,
     enrolled_patient,
@@ -429,6 +430,30 @@ def test_a_backlog_scan_writes_each_alert_once_and_reads_nothing_per_alert(world
         counts.append(sum(q.startswith("SELECT") for q in statements))
         assert len(updates) <= size  # not one per entry judged
     assert counts == [9, 9]
+
+
+def test_an_alert_another_worker_raised_meanwhile_keeps_every_change_of_the_backlog(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker commits the same alert between this scan's read and its insert: the scan joins it, and
+    each later judgment of the backlog builds on what the earlier ones added (nothing lost at the single save)."""
+    from assessments import scanning
+
+    patient = enrolled_patient(world.therapist)
+    entries = [submit_session(patient, days_ago, **STIFFER) for days_ago in (4, 3, 2, 1, 0)]
+    real_load = scanning.load_windows
+
+    def load_then_race(*args: Any, **kwargs: Any) -> Any:
+        windows = real_load(*args, **kwargs)
+        AlertFactory(patient=patient, rule_id="R-03", qualifier="", criteria=["A"], evidence=[])
+        return windows
+
+    monkeypatch.setattr(scanning, "load_windows", load_then_race)
+    report = scan(patient)
+
+    alert = Alert.objects.get(patient=patient)  # one alert: joined, not duplicated
+    assert report.created == 0
+    assert evidence_ids(alert) == [e.pk for e in entries[:5]]  # every stiffer session, none lost
 
 
 @pytest.fixture
