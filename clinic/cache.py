@@ -7,6 +7,10 @@ stored and answered 201 with its advice. For ``RETRY_AFTER`` seconds (10) the pr
 request. Throttles then count per process (a limit that still holds, only per process: with 2 workers a client
 gets at most twice its rate); login lockouts live in the database (django-axes) and do not depend on the cache.
 ``/health/`` reports the cache as failing while it is degraded.
+
+"Per process" holds for the production web server (gunicorn's sync workers, one thread each). Django keeps
+a cache object per thread, so under a threaded server (``runserver``, gunicorn's gthread) the breaker and the
+fallback counters are per thread.
 """
 
 from __future__ import annotations

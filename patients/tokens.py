@@ -8,6 +8,9 @@ user's patient record and its clinic, and the user's staff profile; the instance
 ``patients.access.staff_profile`` answer without a query, present or absent. Written as SQL because the ORM
 spent twice as long building this join as the database spent running it, on every API request.
 
+The statement reads each model's own table: it assumes, as the project does, a user model without multi-table
+inheritance (Django's ``auth.User``), and a token model without it (knox's).
+
 Only the presented token is checked: expired, it is deleted and refused (knox's ``token_expired`` signal
 sent); the user's other expired tokens are deleted by the daily purge (``patients.purge_expired_tokens``) or
 when presented. An inactive user is refused. Expiry and revocation are as in knox.

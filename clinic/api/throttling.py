@@ -6,6 +6,9 @@ request, and two requests at once can both read the same history. On the project
 the same rule (at most ``num_requests`` within ``duration``, refused requests not counted) and the same
 ``Retry-After``. On any other cache, or while Redis is skipped after a failure, DRF's own way runs (on the
 per-process memory cache of ``ResilientRedisCache`` in the second case).
+
+On the Redis path DRF's ``throttle_success`` and ``throttle_failure`` hooks are not called (the script does
+their work): a subclass that needs them must override ``allow_request`` itself.
 """
 
 from __future__ import annotations
