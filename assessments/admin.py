@@ -27,7 +27,7 @@ from assessments.models import Alert, OutgoingEmail, RedFlagReport, SafetyScreen
 from assessments.outbox import outbox_requeue_failed
 from clinic.admin_filters import DefaultedListFilter
 from patients.access import staff_profile
-from patients.admin_scoping import ClinicScopedAdmin
+from patients.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin
 from patients.reads import record_page_reads
 from programs.services import MAX_MINUTES
 
@@ -387,7 +387,7 @@ class OutgoingEmailAdmin(ClinicScopedAdmin):
 
 
 @admin.register(RedFlagReport)
-class RedFlagReportAdmin(ClinicScopedAdmin):
+class RedFlagReportAdmin(ReadOnlyAdmin, ClinicScopedAdmin):
     """Red flags of refused submissions (read-only): what was reported, why the entry was refused, the scan."""
 
     list_display = ["submitted_at", "caseload_ref", "kind", "safety_screen", "systemic_flags", "scanned_at"]
@@ -398,15 +398,6 @@ class RedFlagReportAdmin(ClinicScopedAdmin):
         "systemic_flags", "refusal", "scanned_at", "scan_failures",
     ]  # fmt: skip
     fields = list(readonly_fields)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="Caseload", ordering="patient__caseload_ref")
     def caseload_ref(self, obj: RedFlagReport) -> str:

@@ -29,7 +29,7 @@ from django.utils.html import format_html, format_html_join
 
 from assessments import questionnaires as q
 from assessments.models import Alert, Entry
-from patients.admin_scoping import ClinicScopedAdmin
+from patients.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin
 from patients.models import Clinic, Patient
 from patients.reads import record_page_reads
 from programs.models import Enrollment, Phase, PhaseTransition
@@ -186,22 +186,13 @@ class PhaseAtTimeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Entry)
-class EntryAdmin(ClinicScopedAdmin):
+class EntryAdmin(ReadOnlyAdmin, ClinicScopedAdmin):
     list_display = ["occurred", "patient_entry", "kind", "phase_at_time", "key_values", "red_flag"]
     list_display_links = ["patient_entry"]
     list_filter = ["kind", PhaseAtTimeFilter]
     list_select_related = ["patient__clinic"]
     search_fields = ["patient__caseload_ref", "patient__last_name"]
     date_hierarchy = "occurred_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # entries are immutable
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> Any:
         entries = super().get_queryset(request).select_related("patient__clinic")

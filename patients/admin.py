@@ -23,7 +23,7 @@ from assessments.monitoring import monitoring_csv, monitoring_report, month_boun
 from assessments.wording import readiness_words
 from clinic.admin_filters import DefaultedListFilter
 from patients.access import staff_clinic_id, staff_profile
-from patients.admin_scoping import ClinicScopedAdmin
+from patients.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin
 from patients.models import Clinic, Invitation, Patient, PatientRead, Therapist
 from patients.reads import record_reads
 from patients.services import invitation_issue
@@ -614,7 +614,7 @@ class InvitationAdmin(ClinicScopedAdmin):
 
 
 @admin.register(PatientRead)
-class PatientReadAdmin(ClinicScopedAdmin):
+class PatientReadAdmin(ReadOnlyAdmin, ClinicScopedAdmin):
     """Who read which patient's information: for the clinic's administrators, read-only."""
 
     list_display = ["timestamp", "actor", "patient_ref", "what", "remote_addr"]
@@ -634,12 +634,3 @@ class PatientReadAdmin(ClinicScopedAdmin):
         data = obj.additional_data or {}
         read = str(data.get("read", "-"))
         return f"{read} {data['id']}" if data.get("id") else read
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -14,6 +14,19 @@ from django.http import Http404, HttpRequest
 from patients.models import Clinic, Patient, Therapist
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A record nobody adds, changes or deletes in the admin (entries, reports, history, audit): view only."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class ClinicScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """A staff user sees only their clinic's rows; another clinic's row is a 404, like a missing one."""
 

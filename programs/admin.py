@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from patients.access import staff_clinic_id
-from patients.admin_scoping import ClinicScopedAdmin
+from patients.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin
 from programs.models import Enrollment, Exercise, OutcomeScore, Phase, PhaseTransition, PrescribedExercise, Program
 from programs.services import default_program, enrollment_start, outcome_score_record, phase_programs, program_copy
 
@@ -233,7 +233,7 @@ class EnrollmentAdmin(ClinicScopedAdmin):
 
 
 @admin.register(PhaseTransition)
-class PhaseTransitionAdmin(ClinicScopedAdmin):
+class PhaseTransitionAdmin(ReadOnlyAdmin, ClinicScopedAdmin):
     list_display = ["enrollment", "from_phase", "to_phase", "effective_date", "by"]
     list_filter = ["to_phase"]
     list_select_related = ["enrollment__program", "by"]
@@ -250,15 +250,6 @@ class PhaseTransitionAdmin(ClinicScopedAdmin):
         "readiness",
         "created_at",
     ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(OutcomeScore)
