@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from assessments import questionnaires as q
 from assessments.models import Entry
+from assessments.selectors import WEEKLY_EARLY_DAYS, checkin_week, local_midnight
 from programs.models import Enrollment
 
 WEEKS_SHOWN: Final = 8  # on the patient page
@@ -57,10 +58,6 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=tz)
-
-
 def weekly_adherence(
     enrollments: Iterable[Enrollment], *, weeks: int, now: datetime | None = None
 ) -> dict[int, list[Week]]:
@@ -77,7 +74,8 @@ def weekly_adherence(
         tz = enrollment.patient.clinic.tz
         today = now.astimezone(tz).date()
         spans[enrollment.pk] = (tz, today, _monday(today) - timedelta(weeks=weeks - 1))
-    earliest = min(_midnight(first, tz) for tz, _, first in spans.values())
+    # From the first week's Monday, less the days a check-in may come early (selectors.checkin_week).
+    earliest = min(local_midnight(first - timedelta(days=WEEKLY_EARLY_DAYS), tz) for tz, _, first in spans.values())
     rows = (  # the entries made under these enrollments (a patient enrolled again starts afresh)
         Entry.objects.filter(enrollment_id__in=spans, occurred_at__gte=earliest, occurred_at__lte=now)
         .order_by("occurred_at")
@@ -105,10 +103,11 @@ def _weeks(
     checkins: dict[date, int] = defaultdict(int)
     exercise_days: dict[date, int | None] = {}
     for kind, occurred_at, days in entries:
-        week = _monday(occurred_at.astimezone(tz).date())
+        day = occurred_at.astimezone(tz).date()
         if kind == q.POST_WORKOUT:
-            sessions[week] += 1
+            sessions[_monday(day)] += 1
         elif kind == q.WEEKLY:
+            week = checkin_week(day, enrollment.weekly_checkin_weekday)  # as the due check-ins count it
             checkins[week] += 1
             exercise_days[week] = days  # ordered by occurred_at: the week's last check-in wins
     last_day = min(today, enrollment.ended_on or today)

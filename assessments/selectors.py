@@ -36,6 +36,20 @@ def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
+local_midnight = _local_midnight
+
+
+def checkin_week(day: date, weekday: int) -> date:
+    """The Monday of the week whose weekly check-in an entry made on the clinic-local ``day`` is.
+
+    The rule of ``due_items``: a week's check-in is due on ``weekday`` (0 = Monday) and one made up to
+    ``WEEKLY_EARLY_DAYS`` before it counts, so each week owns the seven days from two days before its
+    scheduled day. Adherence counts check-ins by the same weeks.
+    """
+    shifted = day + timedelta(days=WEEKLY_EARLY_DAYS - weekday)
+    return shifted - timedelta(days=shifted.weekday())
+
+
 def due_items(*, patient: Patient, enrollment: Enrollment | None, now: datetime | None = None) -> list[DueItem]:
     """What is due now and next, in the clinic's time zone, from the enrollment's schedule and the entries.
 

@@ -126,3 +126,27 @@ def test_the_attention_view_lists_a_patient_whose_last_week_was_low(
     time_machine.move_to(NOW + dt.timedelta(days=7), tick=False)
     low = {r.patient.last_name: r.detail for r in client.get("/admin/").context["low_adherence"]}
     assert low["Adherence"] == "last week: 1 of 3 sessions reported"
+
+
+def test_a_check_in_made_up_to_two_days_early_counts_for_the_week_it_is_due(
+    history: tuple[Patient, Enrollment], time_machine: Any
+) -> None:
+    """As "what is due" counts it (assessments.selectors): the Monday check-in sent on Sunday 12 April is the
+    week of 13 April's, done; the portal shows no check-in due that week, and adherence none missed."""
+    patient, _ = history
+    sunday = dt.datetime(2026, 4, 12, 18, 0, tzinfo=UTC)
+    _submit(patient, q.WEEKLY, quiet_weekly(exercise_days_7d=3), sunday, time_machine)
+    time_machine.move_to(dt.datetime(2026, 4, 13, 12, 0, tzinfo=UTC), tick=False)  # Monday, the day it is due
+    api = APIClient()
+    api.force_authenticate(patient.user)
+
+    due = api.get("/api/v1/assessments/due/").json()
+    weeks = api.get("/api/v1/me/").json()["adherence"]
+
+    weekly_due = [item for item in due if item["kind"] == "weekly"]
+    assert weekly_due[0]["due_at"] == "2026-04-19T23:00:00Z"  # Monday 20 April in London: this week's is in
+    assert weeks[-2]["week_start"] == "2026-04-06"
+    assert weeks[-2]["checkins_done"] == 2  # Tue 7 and Wed 8; Sunday's is not counted here
+    assert weeks[-1]["week_start"] == "2026-04-13"
+    assert (weeks[-1]["checkins_done"], weeks[-1]["checkins_due"]) == (1, 1)
+    assert weeks[-1]["exercise_days"] == 3
