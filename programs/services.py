@@ -62,16 +62,20 @@ def program_copy(*, program: Program, clinic_id: int) -> Program:
     Named "<name> (copy)" (then "(copy 2)" ...); never the clinic's default until the clinic makes it so.
     """
     names = set(Program.objects.filter(clinic_id=clinic_id).values_list("name", flat=True))
-    name = next(
-        candidate
-        for n in range(1, 1000)
-        if (candidate := f"{program.name} (copy)" if n == 1 else f"{program.name} (copy {n})") not in names
-    )
+    limit = Program._meta.get_field("name").max_length or 120
+
+    def named(n: int) -> str:  # the suffix always fits: the original's name is shortened instead
+        suffix = " (copy)" if n == 1 else f" (copy {n})"
+        return program.name[: limit - len(suffix)] + suffix
+
+    name = next((candidate for n in range(1, 1000) if (candidate := named(n)) not in names), None)
+    if name is None:
+        raise ValidationError("This clinic has too many copies of this program; rename some first.")
     exercises = list(program.exercises.all())
     with transaction.atomic():
         copy = Program.objects.create(
             clinic_id=clinic_id,
-            name=name[:120],
+            name=name,
             kind=program.kind,
             description=program.description,
             post_workouts_per_week=program.post_workouts_per_week,

@@ -136,6 +136,12 @@ def test_the_command_refuses_a_bad_month_and_an_unknown_clinic(world: Any) -> No
         call_command("rtm_report", "--clinic", "Nowhere", "--month", "2026-03")
 
 
+def test_the_command_says_when_it_cannot_write_its_output(world: Any, tmp_path: Path) -> None:
+    missing = tmp_path / "no such folder" / "march.csv"
+    with pytest.raises(CommandError, match=r"Cannot write .*march\.csv"):
+        call_command("rtm_report", "--clinic", str(world.clinic.pk), "--month", "2026-03", "--output", str(missing))
+
+
 def test_the_admin_offers_the_report_to_the_clinics_administrators(
     client: Any, world: Any, history: dict[str, Patient], tmp_path: Path
 ) -> None:

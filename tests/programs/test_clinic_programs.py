@@ -87,6 +87,20 @@ def test_copy_for_my_clinic_makes_an_editable_copy_and_leaves_the_original(clien
     assert Program.objects.filter(clinic=world.clinic, name="Core stabilization (copy)").exists()
 
 
+def test_copies_of_a_program_with_the_longest_name_keep_their_suffix_and_do_not_clash(client: Any, world: Any) -> None:
+    long_name = "Lumbar stabilization " + "x" * 99  # 120 characters, the longest a name may be
+    original = ProgramFactory(clinic=world.clinic, name=long_name, kind=Phase.STABILIZATION)
+    client.force_login(world.clinic_admin.user)
+
+    for _ in range(2):
+        response = client.post(PROGRAMS, {"action": "copy_for_my_clinic", "_selected_action": [original.pk]})
+        assert response.status_code == 302
+
+    names = sorted(Program.objects.filter(clinic=world.clinic).exclude(pk=original.pk).values_list("name", flat=True))
+    assert [name[-9:] for name in names] == [" (copy 2)", "xx (copy)"]
+    assert all(len(name) == 120 and name.startswith("Lumbar stabilization xxx") for name in names)
+
+
 def test_a_program_added_by_a_clinic_is_the_clinics_own(client: Any, world: Any) -> None:
     client.force_login(world.clinic_admin.user)
     page = client.get(f"{PROGRAMS}add/")

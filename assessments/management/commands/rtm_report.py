@@ -32,7 +32,10 @@ class Command(BaseCommand):
         rows = monitoring_report(clinic=clinic, month=options["month"])
         text = monitoring_csv(rows)
         if options["output"]:
-            Path(options["output"]).write_text(text, encoding="utf-8-sig", newline="")
+            try:
+                Path(options["output"]).write_text(text, encoding="utf-8-sig", newline="")
+            except OSError as exc:
+                raise CommandError(f"Cannot write {options['output']}: {exc.strerror or exc}") from None
             self.stderr.write(f"Wrote {len(rows)} row(s) for {clinic.name}, {options['month']}, to {options['output']}")
         else:
             self.stdout.write(text, ending="")
