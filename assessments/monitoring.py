@@ -113,7 +113,8 @@ def monitoring_report(*, clinic: Clinic, month: str) -> list[MonitoringRow]:
     if not spans:
         return []
     earliest = min(start for _, enrolled in spans.values() for start, _ in enrolled)
-    since = datetime.combine(earliest, time.min, tzinfo=tz)
+    # Only periods ending in the month are counted: none began more than a period before its first day.
+    since = datetime.combine(max(earliest, first - timedelta(days=PERIOD_DAYS - 1)), time.min, tzinfo=tz)
     until = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
     days: dict[int, set[date]] = defaultdict(set)
     for patient_id, submitted_at in Entry.objects.filter(
