@@ -93,6 +93,8 @@ class PatientWindow:
     alerts: list[Alert] = field(default_factory=list)
     stable_items: dict[str, date] = field(default_factory=dict)
     last_progression: date | None = None
+    _alert_views_key: tuple[Any, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _alert_views_cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def unscanned_ids(self) -> list[int]:
@@ -132,10 +134,7 @@ class PatientWindow:
             weeklies=weeklies,
             red_flag_reports=self._engine_reports,
             outcome_scores=self._engine_scores,
-            recent_firings=self._firings(),
-            suppress_before=self._suppress_before(),
-            resolutions=self._resolutions(),
-            stable_items=dict(self.stable_items),
+            **self._alert_views(),
             fracture_risk=self.patient.fracture_risk,
             last_progression_date=self.last_progression,
         )
@@ -184,6 +183,23 @@ class PatientWindow:
             systemic_flags=tuple(report.systemic_flags or ()),
         )
 
+    def _alert_views(self) -> dict[str, Any]:
+        """What the engine reads of the alerts (and the stable items), built again only when they changed.
+
+        A scan judges a patient as of each new entry and changes the alerts between two judgments (a new alert, new
+        evidence moving ``last_evidence_at``, a status); the key below covers every field these views read.
+        """
+        key = (*map(_alert_state, self.alerts), *self.stable_items.items())
+        if self._alert_views_key != key:
+            self._alert_views_cache = {
+                "recent_firings": self._firings(),
+                "suppress_before": self._suppress_before(),
+                "resolutions": self._resolutions(),
+                "stable_items": dict(self.stable_items),
+            }
+            self._alert_views_key = key
+        return self._alert_views_cache
+
     def _firings(self) -> list[rules.Firing]:
         firings = []
         for alert in self.alerts:
@@ -217,6 +233,12 @@ class PatientWindow:
         }
 
 
+def _alert_state(a: Alert) -> tuple[Any, ...]:
+    """Every field of an alert that ``PatientWindow``'s views of the alerts read."""
+    sizes = len(a.criteria or ()), len(a.evidence or ())
+    return (id(a), a.rule_id, a.qualifier, a.status, a.severity, a.raised_at, a.last_evidence_at, a.resolved_at, sizes)
+
+
 def latest_reviews(rows: Iterable[tuple[int, str, tuple[date, int], str]]) -> dict[tuple[int, str], tuple[Any, str]]:
     """Each (patient, item)'s latest safety-screen review: only a latest review of "stable" lowers R-01 to high
     (a later "referred" undoes an earlier "stable")."""
@@ -236,10 +258,6 @@ def evidence_peaks(evidence: list[dict[str, Any]]) -> dict[str, float]:
             if isinstance(value, int | float) and not isinstance(value, bool):
                 peaks[name] = max(peaks.get(name, value), value)
     return peaks
-
-
-ANSWER_COLUMNS = tuple(dict.fromkeys(f.name for kind in q.KINDS for f in q.fields_of(kind) if f.name != "note"))
-ENTRY_COLUMNS = ("id", "patient_id", "kind", "occurred_at", "submitted_at", "scanned_at", *ANSWER_COLUMNS)
 
 
 def load_windows(
@@ -282,9 +300,13 @@ def load_windows(
             since=datetime.combine(start, datetime.min.time(), tzinfo=tz),
             last_progression=progressions.get(patient.pk),
         )
-    # One query for every patient's entries, each patient with its own window start.
-    window_filter = reduce(or_, (Q(patient_id=pid, occurred_at__gte=w.since) for pid, w in windows.items()))
-    for entry in Entry.objects.filter(window_filter).only(*ENTRY_COLUMNS).order_by("occurred_at", "id"):
+    # One query for every patient's entries, each patient with its own window start: one condition per distinct
+    # start (most patients of a batch share one), and every column, so that Django builds each row in one call.
+    by_start: dict[datetime, list[int]] = {}
+    for pid, w in windows.items():
+        by_start.setdefault(w.since, []).append(pid)
+    window_filter = reduce(or_, (Q(patient_id__in=pids, occurred_at__gte=at) for at, pids in by_start.items()))
+    for entry in Entry.objects.filter(window_filter).order_by("occurred_at", "id"):
         windows[entry.patient_id].entries.append(entry)
     oldest = min(w.since for w in windows.values())
     # Red-flag reports: every unscanned one (it must alert, however old), and the recent ones.
