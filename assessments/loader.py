@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
 from functools import cached_property, reduce
 from operator import or_
@@ -27,7 +28,12 @@ from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition
 # How far before the phase (or before today) entries are loaded: an entry may be judged as of its own date up
 # to 30 days back (a late diary), and as of that date R-03 E reads 6 weekly blocks (42 d); the baseline
 # fallback uses the last entries before the transition, R-10 the last 4 weeklies, R-11 two weekly cadences.
-LOOKBACK = timedelta(days=30 + 42)
+# That is the reach of the default thresholds; ``lookback`` gives a clinic's own (its windows may be longer).
+LATE_DIARY = timedelta(days=30)
+LOOKBACK = LATE_DIARY + timedelta(days=42)
+# Day-counted thresholds that are not windows of entries: safety-screen reviews (loaded on their own), the
+# "reported late" age and how long the pre-transition baseline applies (its entries are the phase's neighbours).
+_NOT_ENTRY_WINDOWS = frozenset({"r01_stable_days", "late_report_days", "pre_transition_days"})
 # The phase-best of R-08 reads the whole phase; a very long phase is capped.
 MAX_WINDOW = timedelta(days=365)
 # Alerts whose dates matter to other rules: R-07 counts R-03..R-06 and R-12, R-11's high variant R-01, R-04,
@@ -36,6 +42,23 @@ FIRING_RULES = ("R-01", "R-03", "R-04", "R-05", "R-06", "R-12")
 # R-01 (v2): items assessed and stable within `r01_stable_days` (at most a year) of an entry lower an unchanged
 # report to high; entries are judged up to 30 days back, so reviews this old are loaded.
 STABLE_REVIEW_LOOKBACK = timedelta(days=365 + 31)
+
+
+def lookback(params: Any) -> timedelta:
+    """How far before the judged day the rules judged with ``params`` read entries, a late diary included.
+
+    The longest window of days among the thresholds (R-03 E: its blocks times their length), so that a clinic
+    lengthening a window gets it read whole; at least ``LOOKBACK``. v1 thresholds read ``LOOKBACK``.
+    """
+    if not isinstance(params, rules.Params):
+        return LOOKBACK
+    days = [
+        getattr(params, f.name)
+        for f in dataclass_fields(params)
+        if f.metadata.get("unit") == "days" and f.name not in _NOT_ENTRY_WINDOWS
+    ]
+    days.append(params.r03_block_days * params.r03_max_blocks)
+    return max(LOOKBACK, LATE_DIARY + timedelta(days=max(days)))
 
 
 class ActiveRuleset(NamedTuple):
@@ -261,13 +284,19 @@ def evidence_peaks(evidence: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def load_windows(
-    patient_ids: list[int], *, now: datetime | None = None, since: date | None = None
+    patient_ids: list[int],
+    *,
+    now: datetime | None = None,
+    since: date | None = None,
+    rulesets: ClinicRulesets | None = None,
 ) -> list[PatientWindow]:
-    """Load the windows of a batch of patients: eight queries, whatever the batch size.
+    """Load the windows of a batch of patients: eight queries, whatever the batch size (nine without ``rulesets``).
 
+    Each window reaches as far back as the thresholds of the patient's clinic read (``lookback``).
     ``since`` widens every window back to that day (the replay reads the whole period it judges).
     """
     now = now or timezone.now()
+    rulesets = rulesets or ClinicRulesets()
     patients = list(Patient.objects.filter(pk__in=patient_ids).select_related("clinic", "therapist__user"))
     if not patients:
         return []
@@ -285,10 +314,11 @@ def load_windows(
         tz = patient.clinic.tz
         today = now.astimezone(tz).date()
         enrollment = enrollments.get(patient.pk)
-        start = today - LOOKBACK
+        reach = lookback(rulesets.of(patient.clinic_id).params)
+        start = today - reach
         if enrollment is not None:
-            start = min(start, enrollment.phase_since - LOOKBACK)
-        start = max(start, today - MAX_WINDOW)
+            start = min(start, enrollment.phase_since - reach)
+        start = max(start, today - max(MAX_WINDOW, reach))
         if since is not None:
             start = min(start, since)
         windows[patient.pk] = PatientWindow(
@@ -334,8 +364,9 @@ def load_windows(
 
 def readiness_context(*, patient: Patient, ratings: dict[str, Any] | None = None) -> rules.ReadinessReport:
     """The readiness check treatment -> stabilization for one patient, as of today."""
-    window = load_windows([patient.pk])[0]
-    params = active_params(patient.clinic_id).params
+    rulesets = ClinicRulesets()
+    window = load_windows([patient.pk], rulesets=rulesets)[0]
+    params = rulesets.of(patient.clinic_id).params
     if not isinstance(params, rules.Params):  # readiness is judged with v2's criteria whatever scans run
         params = rules.DEFAULT_PARAMS
     ratings = ratings or {}

@@ -22,7 +22,7 @@ from typing import Any, Final
 from django.utils import timezone
 
 from assessments import rules
-from assessments.loader import LOOKBACK, ActiveRuleset, PatientWindow, load_windows
+from assessments.loader import ActiveRuleset, PatientWindow, load_windows, lookback
 from programs.models import Phase, PhaseTransition
 
 R11: Final = "R-11"
@@ -139,7 +139,8 @@ def replay_patients(
 ) -> list[Replayed]:
     """The alerts each patient would have raised since ``since`` under ``active``'s version and thresholds."""
     now = now or timezone.now()
-    windows = load_windows(patient_ids, now=now, since=since - LOOKBACK)
+    # Read as far back as the thresholds replayed (not the clinic's active ones) reach.
+    windows = load_windows(patient_ids, now=now, since=since - lookback(active.params))
     enrollment_ids = [w.enrollment.pk for w in windows if w.enrollment is not None]
     history: dict[int, list[PhaseTransition]] = defaultdict(list)
     for transition in PhaseTransition.objects.filter(enrollment_id__in=enrollment_ids).order_by("effective_date", "id"):

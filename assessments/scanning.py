@@ -72,7 +72,7 @@ def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> Sca
     now = now or timezone.now()
     rulesets = ClinicRulesets()  # each patient is judged with their clinic's active ruleset
     report = ScanReport()
-    windows = load_windows(patient_ids, now=now)
+    windows = load_windows(patient_ids, now=now, rulesets=rulesets)
     scanned: dict[type[Any], list[int]] = {Entry: [], RedFlagReport: [], OutcomeScore: []}
     for window in windows:
         report.patients += 1

@@ -12,14 +12,16 @@ from typing import Any
 
 import pytest
 from auditlog.models import LogEntry
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from assessments import rules
 from assessments.demo import history_create
-from assessments.models import Alert, RuleSet
+from assessments.models import Alert, Entry, RuleSet
 from assessments.scanning import scan_patients
 from patients.models import Patient
 from programs.models import Phase
+from tests.assessments.helpers import enrolled_patient, evidence_ids, submit_session
 from tests.factories import EnrollmentFactory, PatientFactory, TherapistFactory
 from tests.patients.helpers import changeform_data, listed
 
@@ -152,3 +154,24 @@ def test_refused_thresholds_are_form_errors_not_a_crash(
     assert (field in errors) if field else errors
     copy.refresh_from_db()
     assert copy.params == {}
+
+
+def test_a_clinics_longer_window_is_read_whole_by_the_scan(world: Any, copy: RuleSet) -> None:
+    """The scan reads as far back as the clinic's own thresholds reach, not only as far as the defaults do."""
+    copy.params = {"r03_restricted_window_days": 120}
+    copy.is_active = True
+    copy.save()
+    patient = enrolled_patient(world.therapist, days_in_phase=10)
+    old = submit_session(patient, spine_check="clearly_restricted")
+    # A session 100 days ago, already scanned: beyond the 72 days the default thresholds read.
+    Entry.objects.filter(pk=old.pk).update(
+        occurred_at=timezone.now() - dt.timedelta(days=100), scanned_at=timezone.now()
+    )
+    new = submit_session(patient, spine_check="clearly_restricted")
+
+    scan_patients([patient.pk])
+
+    alert = Alert.objects.get(patient=patient, rule_id="R-03")
+    assert alert.criteria == ["C"]
+    assert sorted(evidence_ids(alert)) == sorted([old.pk, new.pk])
+    assert alert.ruleset == copy
