@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from assessments import rules
+from assessments.loader import lookback
 
 DEFAULT_PATH = Path(settings.BASE_DIR) / "docs" / "rules.md"
 
@@ -33,7 +34,16 @@ def render(version: int = rules.LATEST_VERSION) -> str:
         for qualifier, title in getattr(info, "qualifier_titles", {}).items():
             lines.append(f"- qualifier `{qualifier}`: {title}")
         lines += ["", f"{info.rationale} {getattr(info, 'action', '')}".rstrip()]
-    lines += ["", "## Thresholds", "", "Every threshold is a default that a clinic administrator may override.", ""]
+    lines += [
+        "",
+        "## Thresholds",
+        "",
+        "Every threshold is a default that a clinic administrator may override.",
+        "A scan reads each patient's entries as far back as the longest window of days among the clinic's thresholds",
+        "(R-03 E: its blocks times their length) reaches, plus the 30 days a diary may be late: "
+        f"{lookback(ruleset.default_params).days} days with these.",
+        "",
+    ]
     lines += ["| name | default | unit | meaning |", "| --- | --- | --- | --- |"]
     for f in fields(ruleset.params_class):
         meta: Any = f.metadata
