@@ -13,7 +13,14 @@ from django.http import HttpRequest
 from patients.access import staff_clinic_id
 from patients.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin
 from programs.models import Enrollment, Exercise, OutcomeScore, Phase, PhaseTransition, PrescribedExercise, Program
-from programs.services import default_program, enrollment_start, outcome_score_record, phase_programs, program_copy
+from programs.services import (
+    check_program,
+    default_program,
+    enrollment_start,
+    outcome_score_record,
+    phase_programs,
+    program_copy,
+)
 
 
 def _editable(request: HttpRequest, program: Program | None) -> bool:
@@ -178,9 +185,13 @@ class EnrollmentForm(forms.ModelForm):  # type: ignore[type-arg]
             if "phase_since" in self.fields and data.get("phase_since") is None and data.get("started_on"):
                 data["phase_since"] = data["started_on"]
                 self.instance.phase_since = data["started_on"]
-            phase = data.get("phase")
-            if phase and program.kind != phase:
-                self.add_error("program", f"{program.name} is a program of another phase; pick a {phase} program.")
+            phase, patient = data.get("phase"), data.get("patient")
+            if phase and patient is not None:
+                # The check enrollment_start makes when the admin saves: what it refuses is a form error, not a 500.
+                try:
+                    check_program(program, phase, patient.clinic_id)
+                except ValidationError as error:
+                    self.add_error(None, error)
         return data
 
 

@@ -41,7 +41,8 @@ def default_program(phase: str, clinic_id: int | None) -> Program | None:
     return phase_programs(phase, clinic_id).first()
 
 
-def _check_program(program: Program, phase: str, clinic_id: int) -> None:
+def check_program(program: Program, phase: str, clinic_id: int) -> None:
+    """A ``ValidationError`` on ``program`` unless it is a program of ``phase`` offered to the clinic."""
     if program.clinic_id not in (None, clinic_id):
         raise ValidationError({"program": "This program belongs to another clinic."})
     if program.kind != phase:
@@ -96,7 +97,7 @@ def prescription_reset(enrollment: Enrollment) -> list[PrescribedExercise]:
 
 def enrollment_start(enrollment: Enrollment) -> Enrollment:
     """Save a new enrollment and prescribe its program. The program must be one of its phase."""
-    _check_program(enrollment.program, enrollment.phase, enrollment.patient.clinic_id)
+    check_program(enrollment.program, enrollment.phase, enrollment.patient.clinic_id)
     with transaction.atomic():
         enrollment.save()
         prescription_reset(enrollment)
@@ -131,7 +132,7 @@ def enrollment_transition(
     program = program or default_program(to_phase, clinic_id)
     if program is None:
         raise ValidationError({"program": f"No program is set up for the {Phase(to_phase).label} phase yet."})
-    _check_program(program, to_phase, clinic_id)
+    check_program(program, to_phase, clinic_id)
     reason = (reason or "").strip()
     with transaction.atomic():
         # Lock the row so that two therapists moving the same patient at once serialise.

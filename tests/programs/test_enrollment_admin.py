@@ -91,3 +91,19 @@ def test_a_new_enrollment_cannot_skip_the_readiness_check_by_starting_in_stabili
     assert response.status_code == 200
     assert "phase" in response.context["adminform"].form.errors
     assert not Enrollment.objects.filter(patient=patient).exists()
+
+
+def test_a_program_of_another_phase_or_clinic_is_a_form_error_on_the_program(client: Any, world: Any) -> None:
+    patient = PatientFactory(therapist=world.therapist)
+    client.force_login(world.therapist.user)
+    offered = [
+        ProgramFactory(kind=Phase.STABILIZATION),
+        ProgramFactory(kind=Phase.TREATMENT, clinic=world.other_clinic),
+    ]
+
+    for program in offered:
+        response = client.post("/admin/programs/enrollment/add/", _form(patient, program))
+
+        assert response.status_code == 200
+        assert list(response.context["adminform"].form.errors) == ["program"]
+    assert not Enrollment.objects.filter(patient=patient).exists()
