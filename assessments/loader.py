@@ -31,9 +31,19 @@ from programs.models import Enrollment, OutcomeScore, Phase, PhaseTransition
 # That is the reach of the default thresholds; ``lookback`` gives a clinic's own (its windows may be longer).
 LATE_DIARY = timedelta(days=30)
 LOOKBACK = LATE_DIARY + timedelta(days=42)
-# Day-counted thresholds that are not windows of entries: safety-screen reviews (loaded on their own), the
-# "reported late" age and how long the pre-transition baseline applies (its entries are the phase's neighbours).
-_NOT_ENTRY_WINDOWS = frozenset({"r01_stable_days", "late_report_days", "pre_transition_days"})
+# Day-counted thresholds that are not windows of entries ending on the judged day: safety-screen reviews (loaded on
+# their own), the "reported late" age, how long the pre-transition baseline applies (its entries are the phase's
+# neighbours), the distance from the last progression, R-11's look back at alerts and its exercise days per week.
+_NOT_ENTRY_WINDOWS = frozenset(
+    {
+        "r01_stable_days",
+        "late_report_days",
+        "pre_transition_days",
+        "r06_progression_window_days",
+        "r11_high_lookback_days",
+        "r11_low_exercise_days",
+    }
+)
 # The phase-best of R-08 reads the whole phase; a very long phase is capped.
 MAX_WINDOW = timedelta(days=365)
 # Alerts whose dates matter to other rules: R-07 counts R-03..R-06 and R-12, R-11's high variant R-01, R-04,
@@ -42,23 +52,26 @@ FIRING_RULES = ("R-01", "R-03", "R-04", "R-05", "R-06", "R-12")
 # R-01 (v2): items assessed and stable within `r01_stable_days` (at most a year) of an entry lower an unchanged
 # report to high; entries are judged up to 30 days back, so reviews this old are loaded.
 STABLE_REVIEW_LOOKBACK = timedelta(days=365 + 31)
+# The longest window a clinic's thresholds can make the scan read (a window of days is at most a year).
+MAX_REACH = LATE_DIARY + timedelta(days=365)
 
 
 def lookback(params: Any) -> timedelta:
     """How far before the judged day the rules judged with ``params`` read entries, a late diary included.
 
-    The longest window of days among the thresholds (R-03 E: its blocks times their length), so that a clinic
-    lengthening a window gets it read whole; at least ``LOOKBACK``. v1 thresholds read ``LOOKBACK``.
+    The longest window of days among the thresholds (v2's R-03 E: its blocks times their length), so that a clinic
+    lengthening a window gets it read whole; at least ``LOOKBACK``, at most ``MAX_REACH``. v1 thresholds are read
+    the same way (v1 judges as of the scan's day: the late-diary margin only reads a little more).
     """
-    if not isinstance(params, rules.Params):
-        return LOOKBACK
     days = [
-        getattr(params, f.name)
+        int(getattr(params, f.name))
         for f in dataclass_fields(params)
-        if f.metadata.get("unit") == "days" and f.name not in _NOT_ENTRY_WINDOWS
+        if f.name.endswith("_days") and f.name not in _NOT_ENTRY_WINDOWS
     ]
-    days.append(params.r03_block_days * params.r03_max_blocks)
-    return max(LOOKBACK, LATE_DIARY + timedelta(days=max(days)))
+    if isinstance(params, rules.Params):
+        days.append(params.r03_block_days * params.r03_max_blocks)
+    reach = LATE_DIARY + timedelta(days=max(days, default=0))
+    return min(max(LOOKBACK, reach), MAX_REACH)
 
 
 class ActiveRuleset(NamedTuple):

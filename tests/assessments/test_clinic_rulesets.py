@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from assessments import rules
 from assessments.demo import history_create
+from assessments.loader import lookback
 from assessments.models import Alert, Entry, RuleSet
 from assessments.scanning import scan_patients
 from patients.models import Patient
@@ -175,3 +176,17 @@ def test_a_clinics_longer_window_is_read_whole_by_the_scan(world: Any, copy: Rul
     assert alert.criteria == ["C"]
     assert sorted(evidence_ids(alert)) == sorted([old.pk, new.pk])
     assert alert.ruleset == copy
+
+
+@pytest.mark.parametrize(
+    ("version", "overrides", "days"),
+    [
+        (2, {}, 72),  # the defaults: R-03 E's 6 blocks of 7 days, plus 30 days of a late diary
+        (2, {"r05_window_days": 100}, 130),
+        (2, {"r06_progression_window_days": 300, "r11_high_lookback_days": 300}, 72),  # not windows of entries
+        (2, {"r03_block_days": 300, "r03_max_blocks": 52}, 395),  # at most a year of window
+        (1, {"r05_window_days": 100}, 130),  # a v1 clinic's longer window is read whole too
+    ],
+)
+def test_how_far_back_a_scan_reads_follows_the_thresholds(version: int, overrides: dict[str, int], days: int) -> None:
+    assert lookback(rules.params_for(version, overrides)) == dt.timedelta(days=days)
