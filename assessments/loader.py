@@ -16,6 +16,7 @@ from operator import or_
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -303,7 +304,8 @@ def load_windows(
     since: date | None = None,
     rulesets: ClinicRulesets | None = None,
 ) -> list[PatientWindow]:
-    """Load the windows of a batch of patients: eight queries, whatever the batch size (nine without ``rulesets``).
+    """Load the windows of a batch of patients: eight queries, whatever the batch size (nine without ``rulesets``,
+    one more when a batch mixes windows read whole and read flat: ``_entries``).
 
     Each window reaches as far back as the thresholds of the patient's clinic read (``lookback``).
     ``since`` widens every window back to that day (the replay reads the whole period it judges).
@@ -343,13 +345,7 @@ def load_windows(
             since=datetime.combine(start, datetime.min.time(), tzinfo=tz),
             last_progression=progressions.get(patient.pk),
         )
-    # One query for every patient's entries, each patient with its own window start: one condition per distinct
-    # start (most patients of a batch share one), and every column, so that Django builds each row in one call.
-    by_start: dict[datetime, list[int]] = {}
-    for pid, w in windows.items():
-        by_start.setdefault(w.since, []).append(pid)
-    window_filter = reduce(or_, (Q(patient_id__in=pids, occurred_at__gte=at) for at, pids in by_start.items()))
-    for entry in Entry.objects.filter(window_filter).order_by("occurred_at", "id"):
+    for entry in _entries(windows, rulesets, whole=since is not None):
         windows[entry.patient_id].entries.append(entry)
     oldest = min(w.since for w in windows.values())
     # Red-flag reports: every unscanned one (it must alert, however old), and the recent ones.
@@ -373,6 +369,151 @@ def load_windows(
         if outcome == SafetyScreenReview.Outcome.STABLE:
             windows[patient_id].stable_items[item] = order[0]
     return [windows[p.pk] for p in patients]
+
+
+# What the v2 rules read of a patient's entries (PostgreSQL), each patient a row of {values}:
+# (patient, window start, reach start, phase start, sessions k, weeklies k, baseline sessions, baseline weeklies,
+# R-03 E span). "Window start" is the start of the whole window (the phase, capped at a year), "reach start" the
+# day the longest threshold window reaches back to from today (``lookback``). Read, beyond the reach:
+# - every weekly since the window start (R-08's phase bests; R-01/R-02 judge every visible red-flag entry), every
+#   session with a safety-screen item since then (R-01), every unscanned entry, and every entry submitted since
+#   the reach start (a late entry counts after a resolution);
+# - the last k sessions before the reach start and the last k weeklies before the window start ("the last n");
+#   the first and last baseline entries around the phase start; the newest submitted entry (R-11);
+# - R-03 E's blocks before the newest session older than the reach start;
+# - around each weekly or report with a systemic flag (R-02's fall window): the entries of the 8 days either
+#   side and the last session and weekly before them (the value before the fall).
+# Reading more than this changes nothing: the rules read what they need of what they are given.
+FLAT_ENTRIES = """
+WITH v(pid, since, recent, phase, ks, kw, bs, bw, span, reach) AS (VALUES {values}),
+p AS (
+    -- An entry left unscanned for a while (the scanner was down) is judged as of its own date: reach back from it.
+    SELECT v.pid, v.since, v.phase, v.ks, v.kw, v.bs, v.bw, v.span, GREATEST(v.since, LEAST(v.recent, (
+        SELECT min(occurred_at) FROM assessments_entry
+        WHERE patient_id = v.pid AND scanned_at IS NULL AND occurred_at >= v.since
+    ) - v.reach)) AS recent
+    FROM v
+),
+ids AS (
+    SELECT e.id FROM p JOIN assessments_entry e ON e.patient_id = p.pid
+    WHERE e.occurred_at >= p.recent OR e.submitted_at >= p.recent OR e.scanned_at IS NULL
+        OR (e.occurred_at >= p.since AND (e.kind = 'weekly' OR jsonb_array_length(
+            CASE jsonb_typeof(e.safety_screen) WHEN 'array' THEN e.safety_screen ELSE '[]'::jsonb END) > 0))
+    UNION
+    SELECT x.id FROM p CROSS JOIN LATERAL (
+        (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'post_workout' AND occurred_at < p.recent
+         ORDER BY occurred_at DESC, id DESC LIMIT p.ks)
+        UNION ALL
+        (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'weekly' AND occurred_at < p.since
+         ORDER BY occurred_at DESC, id DESC LIMIT p.kw)
+        UNION ALL
+        (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'post_workout'
+         AND occurred_at >= GREATEST(p.phase, p.since)
+         ORDER BY occurred_at, id LIMIT p.bs)
+        UNION ALL
+        (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'post_workout' AND occurred_at < p.phase
+         ORDER BY occurred_at DESC, id DESC LIMIT p.bs)
+        UNION ALL
+        (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'weekly'
+         AND occurred_at >= GREATEST(p.phase, p.since)
+         ORDER BY occurred_at, id LIMIT p.bw)
+        UNION ALL
+        (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'weekly' AND occurred_at < p.phase
+         ORDER BY occurred_at DESC, id DESC LIMIT p.bw)
+        UNION ALL
+        (SELECT id FROM assessments_entry WHERE patient_id = p.pid ORDER BY submitted_at DESC, id DESC LIMIT 1)
+    ) x
+    UNION
+    SELECT e.id FROM p
+    JOIN LATERAL (
+        SELECT max(occurred_at) AS newest FROM assessments_entry
+        WHERE patient_id = p.pid AND kind = 'post_workout' AND occurred_at < p.recent
+    ) n ON n.newest IS NOT NULL
+    JOIN assessments_entry e ON e.patient_id = p.pid AND e.kind = 'post_workout'
+        AND e.occurred_at >= n.newest - p.span AND e.occurred_at < p.recent
+    UNION
+    SELECT y.id FROM p
+    JOIN (
+        SELECT patient_id, occurred_at FROM assessments_entry
+        WHERE kind = 'weekly' AND jsonb_typeof(systemic_flags) = 'array' AND systemic_flags <> '[]'::jsonb
+        UNION ALL
+        SELECT patient_id, occurred_at FROM assessments_redflagreport
+        WHERE jsonb_typeof(systemic_flags) = 'array' AND systemic_flags <> '[]'::jsonb
+    ) f ON f.patient_id = p.pid
+    CROSS JOIN LATERAL (
+        (SELECT id FROM assessments_entry WHERE patient_id = p.pid
+         AND occurred_at BETWEEN f.occurred_at - interval '8 days' AND f.occurred_at + interval '8 days')
+        UNION ALL
+        (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'post_workout'
+         AND occurred_at < f.occurred_at - interval '8 days' ORDER BY occurred_at DESC, id DESC LIMIT 1)
+        UNION ALL
+        (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'weekly'
+         AND occurred_at < f.occurred_at - interval '8 days' ORDER BY occurred_at DESC, id DESC LIMIT 1)
+    ) y
+)
+SELECT e.* FROM assessments_entry e JOIN p ON p.pid = e.patient_id
+WHERE e.id IN (SELECT id FROM ids) AND e.occurred_at >= p.since
+ORDER BY e.occurred_at, e.id
+"""
+
+
+# A window this much longer than the reach of the thresholds is read flat (``FLAT_ENTRIES``); a shorter one whole,
+# in the plain query (the flat one costs more to run than those few weeks of entries do to read).
+FLAT_FROM = timedelta(days=28)
+_FLAT_ROW = (
+    "(%s::bigint, %s::timestamptz, %s::timestamptz, %s::timestamptz, %s, %s, %s, %s, %s::interval, %s::interval)"
+)
+
+
+def _entries(windows: dict[int, PatientWindow], rulesets: ClinicRulesets, *, whole: bool) -> Iterable[Entry]:
+    """Every patient's entries in one query, in time order, every column (Django builds each row in one call).
+
+    On PostgreSQL, for v2 thresholds, what the rules read and no more (``FLAT_ENTRIES``), so that a patient's cost
+    does not grow with the length of the phase; otherwise (and for the replay, ``whole``) every entry since the
+    window's start, one condition per distinct start.
+    """
+    flat: dict[int, PatientWindow] = {}
+    if not whole and connection.vendor == "postgresql":
+        for pid, w in windows.items():
+            params = rulesets.of(w.patient.clinic_id).params
+            # Only where it reads less: a phase that began before the reach of the thresholds.
+            if isinstance(params, rules.Params) and w.since.date() < w.today - lookback(params) - FLAT_FROM:
+                flat[pid] = w
+    by_start: dict[datetime, list[int]] = {}
+    for pid, w in windows.items():
+        if pid not in flat:
+            by_start.setdefault(w.since, []).append(pid)
+    rows: list[Entry] = []
+    if by_start:
+        window_filter = reduce(or_, (Q(patient_id__in=pids, occurred_at__gte=at) for at, pids in by_start.items()))
+        rows += Entry.objects.filter(window_filter).order_by("occurred_at", "id")
+    if flat:
+        values, params = [], []
+        for w in flat.values():
+            values.append(_FLAT_ROW)
+            params += _flat_params(w, rulesets.of(w.patient.clinic_id).params)
+        rows += Entry.objects.raw(FLAT_ENTRIES.replace("{values}", ", ".join(values)), params)
+    if by_start and flat:
+        rows.sort(key=lambda e: (e.occurred_at, e.pk))
+    return rows
+
+
+def _flat_params(w: PatientWindow, params: rules.Params) -> list[Any]:
+    """One patient's row of ``FLAT_ENTRIES``: the instants that bound what the rules read, and the counts."""
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, datetime.min.time(), tzinfo=w.tz)
+
+    recent = midnight(w.today - lookback(params))
+    phase = midnight(w.enrollment.phase_since) if w.enrollment is not None else recent
+    counted = [f for f in dataclass_fields(params) if f.metadata.get("unit") in ("sessions", "weeklies")]
+    sessions = max(int(getattr(params, f.name)) for f in counted if f.metadata["unit"] == "sessions")
+    weeklies = max(int(getattr(params, f.name)) for f in counted if f.metadata["unit"] == "weeklies")
+    blocks = timedelta(days=params.r03_block_days * params.r03_max_blocks + 2)
+    return [
+        w.patient.pk, w.since, max(recent, w.since), phase, sessions, weeklies, params.baseline_sessions,
+        params.baseline_weeklies, blocks, lookback(params) + timedelta(days=1),
+    ]  # fmt: skip
 
 
 def readiness_context(*, patient: Patient, ratings: dict[str, Any] | None = None) -> rules.ReadinessReport:
