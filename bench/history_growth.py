@@ -24,6 +24,8 @@ from bench.common import bench_database_url, create_database, setup_django, wipe
 
 def _group(days: int, patients: int, unscanned: int, now: datetime) -> list[int]:
     """Patients ``days`` into the stabilization phase, with their whole diary; returns their ids."""
+    from django.db.models import F
+
     from assessments import questionnaires as q
     from assessments.demo import QUIET_SESSION, QUIET_WEEKLY, _entry
     from assessments.models import Entry
@@ -41,7 +43,7 @@ def _group(days: int, patients: int, unscanned: int, now: datetime) -> list[int]
     for i in range(patients):
         patient = Patient.objects.create(
             clinic=clinic, therapist=therapist, first_name="Growth", last_name=f"{days}-{i}",
-            caseload_ref=f"CR-G{days:04d}{i:04d}",
+            caseload_ref=f"CR-G{days:04d}{i:04d}", email=f"g{days}-{i}@growth.test",
         )  # fmt: skip
         enrollment = Enrollment.objects.create(
             patient=patient, program=program, phase=Phase.STABILIZATION, phase_since=phase_since, started_on=started
@@ -55,6 +57,8 @@ def _group(days: int, patients: int, unscanned: int, now: datetime) -> list[int]
             if day.weekday() == 0:
                 rows.append(_entry(patient, enrollment, phase, q.WEEKLY, at - timedelta(hours=8), dict(QUIET_WEEKLY)))
         Entry.objects.bulk_create(rows)
+        # Submitted as they happened (``submitted_at`` is set on insert).
+        Entry.objects.filter(patient=patient).update(submitted_at=F("occurred_at") + timedelta(minutes=5))
         stored = list(Entry.objects.filter(patient=patient).order_by("occurred_at").values_list("pk", flat=True))
         Entry.objects.filter(pk__in=stored[:-unscanned]).update(scanned_at=now)
         ids.append(patient.pk)
