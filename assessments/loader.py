@@ -71,6 +71,9 @@ def lookback(params: Any) -> timedelta:
     ]
     if isinstance(params, rules.Params):
         days.append(params.r03_block_days * params.r03_max_blocks)
+        # R-04's "alternating sides" asks whether the other side qualified within its days, each judged over its
+        # own window of sessions.
+        days.append(params.r04_alternating_days + max(params.r04_window_days, params.r04_recurrence_days))
     reach = LATE_DIARY + timedelta(days=max(days, default=0))
     return min(max(LOOKBACK, reach), MAX_REACH)
 
@@ -345,9 +348,14 @@ def load_windows(
             since=datetime.combine(start, datetime.min.time(), tzinfo=tz),
             last_progression=progressions.get(patient.pk),
         )
+    oldest = min(w.since for w in windows.values())
+    # Alerts before entries: a resolution decides which entries a flat window reads (``FLAT_ENTRIES``).
+    recent = now - timedelta(days=60)
+    alert_filter = ~Q(status__in=Alert.CLOSED) | Q(resolved_at__gte=min(recent, oldest)) | Q(cleared_at__gte=recent)
+    for alert in Alert.objects.filter(alert_filter, patient_id__in=ids):
+        windows[alert.patient_id].alerts.append(alert)
     for entry in _entries(windows, rulesets, whole=since is not None):
         windows[entry.patient_id].entries.append(entry)
-    oldest = min(w.since for w in windows.values())
     # Red-flag reports: every unscanned one (it must alert, however old), and the recent ones.
     for report in RedFlagReport.objects.filter(
         Q(scanned_at__isnull=True) | Q(occurred_at__gte=oldest), patient_id__in=ids
@@ -357,10 +365,6 @@ def load_windows(
     scores = OutcomeScore.objects.filter(Q(scanned_at__isnull=True) | Q(recorded_on__gte=oldest.date()))
     for score in scores.filter(patient_id__in=ids):
         windows[score.patient_id].scores.append(score)
-    recent = now - timedelta(days=60)
-    alert_filter = ~Q(status__in=Alert.CLOSED) | Q(resolved_at__gte=min(recent, oldest)) | Q(cleared_at__gte=recent)
-    for alert in Alert.objects.filter(alert_filter, patient_id__in=ids):
-        windows[alert.patient_id].alerts.append(alert)
     reviews = SafetyScreenReview.objects.filter(
         patient_id__in=ids, assessed_on__gte=(now - STABLE_REVIEW_LOOKBACK).date()
     ).values_list("patient_id", "item", "assessed_on", "outcome", "pk")
@@ -372,23 +376,26 @@ def load_windows(
 
 
 # What the v2 rules read of a patient's entries (PostgreSQL), each patient a row of {values}:
-# (patient, window start, reach start, phase start, sessions k, weeklies k, baseline sessions, baseline weeklies,
-# R-03 E span). "Window start" is the start of the whole window (the phase, capped at a year), "reach start" the
-# day the longest threshold window reaches back to from today (``lookback``). Read, beyond the reach:
+# (patient, window start, reach start, phase start, sessions k, baseline sessions, baseline weeklies, R-03 E span,
+# reach, R-02 fall span, oldest resolution). "Window start" is the start of the whole window (the phase, capped at
+# a year), "reach start" the day the longest threshold window reaches back to from today (``lookback``). Read,
+# beyond the reach:
 # - every weekly since the window start (R-08's phase bests; R-01/R-02 judge every visible red-flag entry), every
-#   session with a safety-screen item since then (R-01), every unscanned entry, and every entry submitted since
-#   the reach start (a late entry counts after a resolution);
-# - the last k sessions before the reach start and the last k weeklies before the window start ("the last n");
-#   the first and last baseline entries around the phase start; the newest submitted entry (R-11);
+#   session with a safety-screen item since then (R-01), every unscanned entry, every entry submitted since the
+#   reach start (a late entry counts after a resolution) or after the oldest loaded resolution (a resolved key
+#   sees the entries dated or submitted after it: its "last n" may reach back past the reach);
+# - the last k sessions before the reach start ("the last n", R-06 C's run of rises included); the first and last
+#   baseline entries around the phase start; the newest submitted entry (R-11);
 # - R-03 E's blocks before the newest session older than the reach start;
-# - around each weekly or report with a systemic flag (R-02's fall window): the entries of the 8 days either
-#   side and the last session and weekly before them (the value before the fall).
+# - around each weekly or report with a systemic flag (R-02's fall window of ``r02_fall_window_days``): the
+#   entries of that many days and one more either side, and the last session and weekly before them (the value
+#   before the fall).
 # Reading more than this changes nothing: the rules read what they need of what they are given.
 FLAT_ENTRIES = """
-WITH v(pid, since, recent, phase, ks, kw, bs, bw, span, reach) AS (VALUES {values}),
+WITH v(pid, since, recent, phase, ks, bs, bw, span, reach, fall, resolved) AS (VALUES {values}),
 p AS (
     -- An entry left unscanned for a while (the scanner was down) is judged as of its own date: reach back from it.
-    SELECT v.pid, v.since, v.phase, v.ks, v.kw, v.bs, v.bw, v.span, GREATEST(v.since, LEAST(v.recent, (
+    SELECT v.pid, v.since, v.phase, v.ks, v.bs, v.bw, v.span, v.fall, v.resolved, GREATEST(v.since, LEAST(v.recent, (
         SELECT min(occurred_at) FROM assessments_entry
         WHERE patient_id = v.pid AND scanned_at IS NULL AND occurred_at >= v.since
     ) - v.reach)) AS recent
@@ -397,15 +404,13 @@ p AS (
 ids AS (
     SELECT e.id FROM p JOIN assessments_entry e ON e.patient_id = p.pid
     WHERE e.occurred_at >= p.recent OR e.submitted_at >= p.recent OR e.scanned_at IS NULL
+        OR e.submitted_at >= p.resolved
         OR (e.occurred_at >= p.since AND (e.kind = 'weekly' OR jsonb_array_length(
             CASE jsonb_typeof(e.safety_screen) WHEN 'array' THEN e.safety_screen ELSE '[]'::jsonb END) > 0))
     UNION
     SELECT x.id FROM p CROSS JOIN LATERAL (
         (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'post_workout' AND occurred_at < p.recent
          ORDER BY occurred_at DESC, id DESC LIMIT p.ks)
-        UNION ALL
-        (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'weekly' AND occurred_at < p.since
-         ORDER BY occurred_at DESC, id DESC LIMIT p.kw)
         UNION ALL
         (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'post_workout'
          AND occurred_at >= GREATEST(p.phase, p.since)
@@ -442,13 +447,13 @@ ids AS (
     ) f ON f.patient_id = p.pid
     CROSS JOIN LATERAL (
         (SELECT id FROM assessments_entry WHERE patient_id = p.pid
-         AND occurred_at BETWEEN f.occurred_at - interval '8 days' AND f.occurred_at + interval '8 days')
+         AND occurred_at BETWEEN f.occurred_at - p.fall AND f.occurred_at + p.fall)
         UNION ALL
         (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'post_workout'
-         AND occurred_at < f.occurred_at - interval '8 days' ORDER BY occurred_at DESC, id DESC LIMIT 1)
+         AND occurred_at < f.occurred_at - p.fall ORDER BY occurred_at DESC, id DESC LIMIT 1)
         UNION ALL
         (SELECT id FROM assessments_entry WHERE patient_id = p.pid AND kind = 'weekly'
-         AND occurred_at < f.occurred_at - interval '8 days' ORDER BY occurred_at DESC, id DESC LIMIT 1)
+         AND occurred_at < f.occurred_at - p.fall ORDER BY occurred_at DESC, id DESC LIMIT 1)
     ) y
 )
 SELECT e.* FROM assessments_entry e JOIN p ON p.pid = e.patient_id
@@ -461,7 +466,8 @@ ORDER BY e.occurred_at, e.id
 # in the plain query (the flat one costs more to run than those few weeks of entries do to read).
 FLAT_FROM = timedelta(days=28)
 _FLAT_ROW = (
-    "(%s::bigint, %s::timestamptz, %s::timestamptz, %s::timestamptz, %s, %s, %s, %s, %s::interval, %s::interval)"
+    "(%s::bigint, %s::timestamptz, %s::timestamptz, %s::timestamptz, %s, %s, %s, %s::interval, %s::interval,"
+    " %s::interval, %s::timestamptz)"
 )
 
 
@@ -506,13 +512,19 @@ def _flat_params(w: PatientWindow, params: rules.Params) -> list[Any]:
 
     recent = midnight(w.today - lookback(params))
     phase = midnight(w.enrollment.phase_since) if w.enrollment is not None else recent
-    counted = [f for f in dataclass_fields(params) if f.metadata.get("unit") in ("sessions", "weeklies")]
-    sessions = max(int(getattr(params, f.name)) for f in counted if f.metadata["unit"] == "sessions")
-    weeklies = max(int(getattr(params, f.name)) for f in counted if f.metadata["unit"] == "weeklies")
+    # "The last n sessions" of every threshold counted in sessions, and R-06 C's run of rises with the session
+    # before it (counted in times, read with no window of days).
+    counted = [int(getattr(params, f.name)) for f in dataclass_fields(params) if f.metadata.get("unit") == "sessions"]
+    sessions = max([*counted, params.r06_rise_times + 1])
     blocks = timedelta(days=params.r03_block_days * params.r03_max_blocks + 2)
+    resolved = min(
+        (a.resolved_at for a in w.alerts if a.status == Alert.Status.RESOLVED and a.resolved_at is not None),
+        default=None,
+    )
     return [
-        w.patient.pk, w.since, max(recent, w.since), phase, sessions, weeklies, params.baseline_sessions,
+        w.patient.pk, w.since, max(recent, w.since), phase, sessions, params.baseline_sessions,
         params.baseline_weeklies, blocks, lookback(params) + timedelta(days=1),
+        timedelta(days=params.r02_fall_window_days + 1), resolved,
     ]  # fmt: skip
 
 

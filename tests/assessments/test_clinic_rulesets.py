@@ -183,6 +183,7 @@ def test_a_clinics_longer_window_is_read_whole_by_the_scan(world: Any, copy: Rul
     [
         (2, {}, 72),  # the defaults: R-03 E's 6 blocks of 7 days, plus 30 days of a late diary
         (2, {"r05_window_days": 100}, 130),
+        (2, {"r04_alternating_days": 60}, 118),  # each day of R-04's alternating window reads R-04's own 28 days
         (2, {"r06_progression_window_days": 300, "r11_high_lookback_days": 300}, 72),  # not windows of entries
         (2, {"r03_block_days": 300, "r03_max_blocks": 52}, 395),  # at most a year of window
         (1, {"r05_window_days": 100}, 130),  # a v1 clinic's longer window is read whole too

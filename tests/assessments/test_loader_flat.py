@@ -18,11 +18,11 @@ from django.utils import timezone
 from assessments import questionnaires as q
 from assessments.demo import QUIET_SESSION, QUIET_WEEKLY, _entry
 from assessments.loader import ClinicRulesets, PatientWindow, load_windows
-from assessments.models import Alert, Entry, RedFlagReport
+from assessments.models import Alert, Entry, RedFlagReport, RuleSet
 from assessments.scanning import R11, _new_points
 from programs.models import Phase
 from tests.assessments.factories import AlertFactory
-from tests.factories import EnrollmentFactory, PatientFactory
+from tests.factories import EnrollmentFactory, OutcomeScoreFactory, PatientFactory
 
 pytestmark = pytest.mark.usefixtures("require_postgres")
 
@@ -100,25 +100,45 @@ def _history(rng: random.Random, therapist: Any, now: dt.datetime) -> int:
     Entry.objects.bulk_create(rows)
     Entry.objects.filter(patient=patient).update(submitted_at=F("occurred_at") + dt.timedelta(minutes=5))
     stored = list(Entry.objects.filter(patient=patient).order_by("occurred_at"))
-    unscanned = rng.randint(0, min(6, len(stored)))
-    Entry.objects.filter(pk__in=[e.pk for e in stored[: len(stored) - unscanned]]).update(scanned_at=now)
+    for e in rng.sample(stored, len(stored) // 10):  # paper diaries typed in up to 30 days later
+        late = min(e.occurred_at + dt.timedelta(days=rng.randint(1, 30)), now - dt.timedelta(minutes=1))
+        Entry.objects.filter(pk=e.pk).update(submitted_at=late)
+    unscanned = {e.pk for e in stored[len(stored) - rng.randint(0, min(6, len(stored))) :]}
+    if rng.random() < 0.3:  # left unscanned while the scanner was down, not the newest
+        unscanned |= {
+            e.pk for e in rng.sample(stored, min(2, len(stored))) if now - e.occurred_at < dt.timedelta(days=40)
+        }
+    Entry.objects.filter(patient=patient).exclude(pk__in=unscanned).update(scanned_at=now)
     recent = [e for e in stored if now - e.occurred_at < dt.timedelta(days=29)]
     if rng.random() < 0.3 and recent:  # a late diary entry (at most 30 days back), submitted an hour ago
         late = recent[rng.randrange(len(recent))]
         Entry.objects.filter(pk=late.pk).update(submitted_at=now - dt.timedelta(hours=1), scanned_at=None)
-    if rng.random() < 0.3:  # a refused submission with a fall, at some point of the phase
+    if rng.random() < 0.3:  # a refused submission with a fall, at some point of the phase, perhaps not yet scanned
         at = now - dt.timedelta(days=rng.randint(0, 200))
         report = RedFlagReport.objects.create(
             patient=patient, kind=q.WEEKLY, occurred_at=at, systemic_flags=["fall_or_injury"]
         )
-        RedFlagReport.objects.filter(pk=report.pk).update(submitted_at=at, scanned_at=now)
-    for rule_id in rng.sample(["R-03", "R-04", "R-05", "R-06", "R-12"], rng.randint(0, 2)):
-        resolved = now - dt.timedelta(days=rng.randint(1, 50))
+        scanned = now if rng.random() < 0.7 else None
+        RedFlagReport.objects.filter(pk=report.pk).update(submitted_at=at, scanned_at=scanned)
+    if rng.random() < 0.3:  # a clinician's ODI, perhaps not yet scanned
+        OutcomeScoreFactory(
+            patient=patient, score=rng.randint(5, 60), recorded_on=today - dt.timedelta(days=rng.randint(0, 25)),
+            scanned_at=now if rng.random() < 0.5 else None,
+        )  # fmt: skip
+    for key in rng.sample(RESOLVABLE, rng.randint(0, 3)):
+        # Resolved recently or long ago (before the reach of the thresholds: late entries after it still count).
+        resolved = now - dt.timedelta(days=rng.choice([rng.randint(1, 50), rng.randint(60, 250)]))
         AlertFactory(
-            patient=patient, therapist=therapist, rule_id=rule_id, qualifier="", status=Alert.Status.RESOLVED,
+            patient=patient, therapist=therapist, rule_id=key[0], qualifier=key[1], status=Alert.Status.RESOLVED,
             resolved_at=resolved, raised_at=resolved - dt.timedelta(days=3), criteria=["A"],
         )  # fmt: skip
     return int(patient.pk)
+
+
+RESOLVABLE = [
+    ("R-03", ""), ("R-04", "left"), ("R-04", "right"), ("R-05", ""), ("R-06", ""), ("R-12", "both"),
+    ("R-12", "alternating"), ("R-12", "weekly_leg_pain"), ("R-08", ""), ("R-10", ""),
+]  # fmt: skip
 
 
 def _judgments(window: PatientWindow, rulesets: ClinicRulesets, points: list[Any]) -> list[Any]:
@@ -131,12 +151,32 @@ def _judgments(window: PatientWindow, rulesets: ClinicRulesets, points: list[Any
     return found
 
 
-@pytest.mark.parametrize("seed", range(1, 11))
-def test_the_windows_a_scan_loads_judge_as_the_whole_history_does(world: Any, seed: int) -> None:
+# A clinic's own thresholds move what the rules read: longer windows of days, longer runs of sessions, a wider
+# fall window, more blocks of slow creep, a later baseline.
+OVERRIDES = {
+    "defaults": {},
+    "longer": {
+        "r02_fall_window_days": 14, "r06_rise_times": 4, "r05_of_last": 8, "r05_window_days": 40,
+        "r04_alternating_days": 30, "r03_block_days": 10, "r03_max_blocks": 8, "baseline_sessions": 5,
+        "baseline_weeklies": 3, "r12_alternating_days": 35,
+    },
+    "shorter": {"r02_fall_window_days": 3, "r06_rise_times": 1, "r04_recurrence_days": 10, "r03_max_blocks": 4},
+}  # fmt: skip
+CASES = [("defaults", seed) for seed in range(1, 11)] + [
+    (name, seed) for name in ("longer", "shorter") for seed in range(1, 7)
+]
+
+
+@pytest.mark.parametrize(("thresholds", "seed"), CASES)
+def test_the_windows_a_scan_loads_judge_as_the_whole_history_does(world: Any, thresholds: str, seed: int) -> None:
+    if OVERRIDES[thresholds]:
+        RuleSet.objects.create(clinic=world.clinic, version=2, params=OVERRIDES[thresholds], is_active=True)
     rng = random.Random(seed)
     now = timezone.now()
     ids = [_history(rng, world.therapist, now) for _ in range(12)]
     rulesets = ClinicRulesets()
+    for name, value in OVERRIDES[thresholds].items():
+        assert getattr(rulesets.of(world.clinic.pk).params, name) == value
 
     loaded = {w.patient.pk: w for w in load_windows(ids, now=now, rulesets=rulesets)}
     # Every entry since each window's start (``since`` widens no window: it only asks for the whole of each).
