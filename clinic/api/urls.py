@@ -6,7 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from assessments.api import AssessmentViewSet, DueView, TrendsView
 from assessments.api_alerts import AlertViewSet
-from assessments.api_fhir import PatientFhirView
+from assessments.api_fhir import PatientFhirView, QuestionnaireView
 from patients import api_auth as auth
 from patients.api import MeView, MyProgramView
 
@@ -29,6 +29,7 @@ urlpatterns = [
     path("me/trends/", TrendsView.as_view(), name="me-trends"),
     path("assessments/due/", DueView.as_view(), name="assessments-due"),
     path("patients/<int:pk>/fhir/", PatientFhirView.as_view(), name="patient-fhir"),
+    path("fhir/Questionnaire/<str:name>", QuestionnaireView.as_view(), name="fhir-questionnaire"),
     path("", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

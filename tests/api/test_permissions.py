@@ -123,6 +123,8 @@ ROUTES: dict[str, Route] = {
         {"POST": clinic_object(200)}, other=clinic_object(405), target="alert", bodies={"POST": {"note": "Called."}}
     ),
     "/api/v1/patients/{pk}/fhir/": Route({"GET": clinic_object(200)}, other=clinic_object(405), target="patient"),
+    # A questionnaire's definition (no patient data): its canonical URL answers anyone ({name}: post_workout-v2).
+    "/api/v1/fhir/Questionnaire/{name}": Route({"GET": everyone(200)}, other=everyone(405)),
     # The schema view renders its errors in the negotiated format (YAML by default), so no JSON check there.
     "/api/v1/schema/": Route({"GET": everyone(200)}, other=everyone(405), api_errors=False),
     "/api/v1/docs/": Route({"GET": everyone(200)}, other=everyone(405), api_errors=False),
@@ -287,7 +289,8 @@ def test_route_method_persona_status(world: Any, path: str, method: str) -> None
     for persona in PERSONAS:
         target = _target(world, route.target, entry)
         client = _client(world, persona, route.auth)
-        response = client.generic(method, path.replace("{pk}", str(target.pk)), *_json(body))
+        url = path.replace("{pk}", str(target.pk)).replace("{name}", "post_workout-v2")
+        response = client.generic(method, url, *_json(body))
         got[persona] = response.status_code
         if response.status_code >= 400 and route.api_errors:
             codes = [code for _field, code in errors(response)]
