@@ -1,12 +1,17 @@
 # The two commands: `make run` and `make test`. Everything else is a helper of those.
-PYTHON ?= python3.11
-VENV := .venv
+# The newest interpreter on PATH that runs (3.13, then 3.12, then 3.11); `make PYTHON=python3.11` picks one.
+# It only matters when the virtualenv is created: an existing $(VENV) is used as it is, whatever its version.
+PYTHON ?= $(or $(shell for p in python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done),python3)
+# Another virtualenv for another interpreter: `make test VENV=.venv311 PYTHON=python3.11` (.ci/run does).
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck migrate seed clean vendor-js
+.PHONY: run test lint typecheck migrate seed clean vendor-js python
 
 $(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 14) else "$(PYTHON) is not Python 3.11 to 3.13")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
@@ -37,6 +42,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy clinic patients programs assessments
+
+## python: the interpreter of $(VENV) (or the one that would create it)
+python:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python --version; else $(PYTHON) --version; fi
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache
