@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +23,7 @@ from assessments.serializers import (
     EntryCreatedSerializer,
     EntryInputSerializer,
     EntryOutputSerializer,
+    RefusedEntrySerializer,
     TrendsSerializer,
 )
 from assessments.services import assessment_submit, red_flag_report_store
@@ -33,13 +34,16 @@ from programs.models import active_enrollment
 
 
 class UtcRangeIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 time that has a UTC equivalent: ``0001-01-01T00:00+14:00`` is a 400, not a database error."""
+    """An ISO 8601 time that has a UTC equivalent: ``0001-01-01T00:00+14:00`` is a 400, not a database error.
+
+    Handed on in UTC: PostgreSQL refuses offsets that Python and ISO 8601 allow (``-16:51``).
+    """
 
     def to_python(self, value: Any) -> datetime | None:
         parsed: datetime | None = super().to_python(value)
         if parsed is not None:
             try:
-                parsed.astimezone(UTC)
+                parsed = parsed.astimezone(UTC)
             except OverflowError:
                 raise ValidationError(self.error_messages["invalid"], code="invalid") from None
         return parsed
@@ -50,9 +54,17 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class EntryFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=Entry.Kind.choices)
-    since = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    until = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
+    kind = django_filters.ChoiceFilter(choices=Entry.Kind.choices, label="Only entries of this questionnaire.")
+    since = IsoDateTimeFilter(
+        field_name="occurred_at",
+        lookup_expr="gte",
+        label="Only entries that occurred at or after this time (ISO 8601 with a time zone offset).",
+    )
+    until = IsoDateTimeFilter(
+        field_name="occurred_at",
+        lookup_expr="lte",
+        label="Only entries that occurred at or before this time (ISO 8601 with a time zone offset).",
+    )
 
     class Meta:
         model = Entry
@@ -70,6 +82,8 @@ class AssessmentViewSet(
 
     permission_classes = [IsPatient]
     filterset_class = EntryFilter
+    # Any id without a slash reaches the view, whose 404 is JSON (ObjectScopeFirst), not Django's HTML page.
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> QuerySet[Entry]:
         return Entry.objects.visible_to(self.request.user).order_by("-occurred_at", "-id")
@@ -82,6 +96,10 @@ class AssessmentViewSet(
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:  # type: ignore[type-arg]
         return EntryInputSerializer if self.action == "create" else EntryOutputSerializer
 
+    @extend_schema(
+        summary="List own entries",
+        description="The patient's own entries, newest first (by when they occurred), a page at a time.",
+    )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The patient's own entries, newest first (recorded in the audit of reads)."""
         response = super().list(request, *args, **kwargs)
@@ -89,6 +107,7 @@ class AssessmentViewSet(
             record_reads(request, [patient], "entries (portal)")
         return response
 
+    @extend_schema(summary="Get one own entry", description="One of the patient's own entries.")
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One of the patient's own entries (recorded in the audit of reads)."""
         response = super().retrieve(request, *args, **kwargs)
@@ -96,7 +115,22 @@ class AssessmentViewSet(
             record_reads(request, [patient], "entry (portal)", object_id=int(kwargs["pk"]))
         return response
 
-    @extend_schema(request=EntryInputSerializer, responses={201: EntryCreatedSerializer})
+    @extend_schema(
+        summary="Submit an entry",
+        description="Submit one self-assessment: `kind` names the questionnaire that `answers` follow. Entries "
+        "are immutable; a correction is a new entry. Red-flag answers get urgent `advice` at once, in the 201 or, "
+        "when other answers are refused, in the 400 (the red-flag items are passed on to the therapist then "
+        "too).",
+        request=EntryInputSerializer,
+        responses={
+            201: EntryCreatedSerializer,
+            400: OpenApiResponse(
+                RefusedEntrySerializer,
+                description="Refused: one error per problem, each naming its field (`answers.thigh_level`); with "
+                "`advice` when the refused answers reported red flags.",
+            ),
+        },
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Submit one self-assessment. Red-flag answers return urgent advice in this response (a 400 too)."""
         patient = patient_of(request.user)
@@ -125,7 +159,12 @@ class AssessmentViewSet(
 class DueView(APIView):
     permission_classes = [IsPatient]
 
-    @extend_schema(responses=DueItemSerializer(many=True))
+    @extend_schema(
+        summary="What is due",
+        description="What is due now and next (post-workout reports of the week, the weekly check-in), from the "
+        "schedule of the current enrollment; empty when not enrolled.",
+        responses=DueItemSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         """What is due now and next, from the schedule of the current enrollment."""
         patient = patient_of(request.user)
@@ -135,14 +174,20 @@ class DueView(APIView):
 
 
 class TrendsQuery(serializers.Serializer):  # type: ignore[type-arg]
-    days = serializers.IntegerField(min_value=1, max_value=365, default=90)
+    days = serializers.IntegerField(
+        min_value=1, max_value=365, default=90, help_text="Days back from today, in the clinic's time zone."
+    )
 
 
 class TrendsView(APIView):
     permission_classes = [IsPatient]
 
     @extend_schema(
-        parameters=[OpenApiParameter("days", int, description="Days back from today (1-365, default 90)")],
+        summary="Daily series for charts",
+        description="The patient's own series over the last `days` days of the clinic's calendar: one point per "
+        "day with entries, oldest first, holding the day's mean of each charted answer (null when none that day) "
+        "and the post-workout sessions reported.",
+        parameters=[TrendsQuery],
         responses=TrendsSerializer,
     )
     def get(self, request: Request) -> Response:

@@ -7,7 +7,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -17,6 +17,7 @@ from assessments import questionnaires as q
 from assessments.alerts import alert_acknowledge, alert_resolve
 from assessments.models import Alert, SafetyScreenReview, Severity
 from clinic.api.fields import StrictCharField, StrictSerializerMixin
+from clinic.api.schema import ErrorResponseSerializer
 from patients.access import is_staff_member
 from patients.permissions import IsTherapist, ObjectScopeFirst
 from patients.reads import record_reads
@@ -92,20 +93,31 @@ class IdFilter(django_filters.NumberFilter):
 
 
 class AlertFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=Alert.Status.choices)
-    severity = django_filters.ChoiceFilter(choices=Severity.choices)
-    patient = IdFilter(field_name="patient_id", min_value=1, max_value=2**63 - 1, label="Patient id")
+    status = django_filters.ChoiceFilter(choices=Alert.Status.choices, label="Only alerts in this state.")
+    severity = django_filters.ChoiceFilter(choices=Severity.choices, label="Only alerts of this severity.")
+    patient = IdFilter(
+        field_name="patient_id", min_value=1, max_value=2**63 - 1, label="Only the alerts of this patient (id)."
+    )
 
     class Meta:
         model = Alert
         fields = ["status", "severity", "patient"]
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="List alerts",
+        description="The alerts of the caller's clinic, most severe first, then newest first, a page at a time.",
+    ),
+    retrieve=extend_schema(summary="Get one alert", description="One alert of the caller's clinic."),
+)
 class AlertViewSet(ObjectScopeFirst, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
     """Alerts of the caller's clinic, most severe first. Another clinic's alert is a 404."""
 
     permission_classes = [IsTherapist]
     serializer_class = AlertOut
+    # Any id without a slash reaches the view, whose 404 is JSON (ObjectScopeFirst), not Django's HTML page.
+    lookup_value_regex = "[^/]+"
     filterset_class = AlertFilter
 
     def object_scope(self) -> QuerySet[Alert]:
@@ -133,14 +145,31 @@ class AlertViewSet(ObjectScopeFirst, mixins.ListModelMixin, mixins.RetrieveModel
             record_reads(request, [alert.patient], "alert", object_id=alert.pk)
         return response
 
-    @extend_schema(request=None, responses=AlertOut)
+    @extend_schema(
+        summary="Acknowledge an alert",
+        description="Open -> acknowledged. Acknowledging an acknowledged alert again changes nothing.",
+        request=None,
+        responses={
+            200: AlertOut,
+            400: OpenApiResponse(
+                ErrorResponseSerializer,
+                description="The alert is closed (resolved or cleared): code `resolved` or `cleared`.",
+            ),
+        },
+    )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: Any = None) -> Response:
         """open -> acknowledged."""
         alert = alert_acknowledge(alert=self.get_object(), by=request.user)
         return Response(AlertOut(alert).data)
 
-    @extend_schema(request=ResolveIn, responses=AlertOut)
+    @extend_schema(
+        summary="Resolve an alert",
+        description="Open or acknowledged -> resolved, with a note saying how (and, for R-01, the review of each "
+        "reported safety-screen item).",
+        request=ResolveIn,
+        responses=AlertOut,
+    )
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: Any = None) -> Response:
         """-> resolved, with a note saying how."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
@@ -27,6 +27,7 @@ from clinic.api.fields import (
     StrictSerializerMixin,
     UniqueChoiceListField,
 )
+from clinic.api.schema import ErrorSerializer
 
 # Answer fields -----------------------------------------------------------------------------------------------
 
@@ -173,7 +174,10 @@ ANSWER_OUTPUT_SERIALIZERS: dict[str, type[serializers.Serializer[Any]]] = {
 
 
 class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with an offset: a naive time is ambiguous across the clinic's and the phone's time zones."""
+    """ISO 8601 with an offset: a naive time is ambiguous across the clinic's and the phone's time zones.
+
+    Handed on in UTC: PostgreSQL refuses offsets that Python and ISO 8601 allow (``-16:51``).
+    """
 
     default_error_messages = {"naive": "Give a time zone offset, e.g. 2026-05-01T18:30:00+01:00."}
 
@@ -186,7 +190,10 @@ class AwareDateTimeField(serializers.DateTimeField):
             self.fail("invalid", format="ISO 8601")
         if parsed.tzinfo is None:
             self.fail("naive")
-        return parsed
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+14:00: far outside the window, judged too old (or future) as is
+            return parsed
 
 
 OCCURRED_AT_HELP = (
@@ -247,9 +254,29 @@ def _entry_reader(kind: str) -> serializers.Serializer[Any]:
     return ENTRY_INPUT_SERIALIZERS[kind]()
 
 
+ADVICE_LEVELS = [("urgent", "Urgent: act on it now, as the message says"), ("info", "For information")]
+
+
 class AdviceSerializer(serializers.Serializer[Any]):
-    level = serializers.ChoiceField(choices=["urgent", "info"])
-    message = serializers.CharField()
+    """A message for the patient about the answers just given."""
+
+    level = serializers.ChoiceField(choices=ADVICE_LEVELS)
+    message = serializers.CharField(help_text="What to do, in words for the patient.")
+
+
+class RefusedEntrySerializer(serializers.Serializer[Any]):
+    """A refused entry: the problems and, when its answers reported red flags, the advice for them."""
+
+    errors = ErrorSerializer(many=True)  # type: ignore[assignment]  # a declared field, not Serializer.errors
+    advice = AdviceSerializer(
+        many=True,
+        required=False,
+        help_text="Present when the refused answers reported red flags: they were passed on to the therapist all "
+        "the same.",
+    )
+    therapist_notified = serializers.BooleanField(
+        required=False, help_text="Present (true) with `advice`: the therapist has been told of the red flags."
+    )
 
 
 class ScoreField(serializers.FloatField):
@@ -399,26 +426,44 @@ class EntryCreatedSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped
 
 
 class DueItemSerializer(serializers.Serializer[Any]):
+    """A questionnaire that is due."""
+
     kind = serializers.ChoiceField(choices=Entry.Kind.choices)
-    due_at = serializers.DateTimeField()
-    overdue = serializers.BooleanField()
+    due_at = serializers.DateTimeField(help_text="When it is due.")
+    overdue = serializers.BooleanField(help_text="Past its due time and not submitted yet.")
     remaining = serializers.IntegerField(help_text="Entries still expected for this item (post-workout: this week).")
 
 
+def _daily_mean(kind: str, name: str) -> serializers.FloatField:
+    f = q.field_of(kind, name)
+    return serializers.FloatField(
+        allow_null=True,
+        min_value=f.min_value,
+        max_value=f.max_value,
+        help_text=f"{f.label}: the day's mean (two decimals), null when not answered that day.",
+    )
+
+
 class TrendPointSerializer(serializers.Serializer[Any]):
-    date = serializers.DateField()
-    back_pain_now = serializers.FloatField(allow_null=True)
-    back_stiffness_now = serializers.FloatField(allow_null=True)
-    back_pain_during_max = serializers.FloatField(allow_null=True)
-    neck_level = serializers.FloatField(allow_null=True)
-    thigh_level = serializers.FloatField(allow_null=True)
-    back_pain_avg_7d = serializers.FloatField(allow_null=True)
-    morning_stiffness_level = serializers.FloatField(allow_null=True)
-    psfs_mean = serializers.FloatField(allow_null=True)
-    sessions = serializers.IntegerField()
+    """One day of the patient's series."""
+
+    date = serializers.DateField(help_text="The day, in the clinic's time zone.")
+    back_pain_now = _daily_mean(q.POST_WORKOUT, "back_pain_now")
+    back_stiffness_now = _daily_mean(q.POST_WORKOUT, "back_stiffness_now")
+    back_pain_during_max = _daily_mean(q.POST_WORKOUT, "back_pain_during_max")
+    neck_level = _daily_mean(q.POST_WORKOUT, "neck_level")
+    thigh_level = _daily_mean(q.POST_WORKOUT, "thigh_level")
+    back_pain_avg_7d = _daily_mean(q.WEEKLY, "back_pain_avg_7d")
+    morning_stiffness_level = _daily_mean(q.WEEKLY, "morning_stiffness_level")
+    psfs_mean = serializers.FloatField(
+        allow_null=True, min_value=0, max_value=10, help_text="PSFS: the day's mean of the weekly check-ins' scores."
+    )
+    sessions = serializers.IntegerField(min_value=0, help_text="Post-workout reports of the day.")
 
 
 class TrendsSerializer(serializers.Serializer[Any]):
-    days = serializers.IntegerField()
-    timezone = serializers.CharField()
-    series = TrendPointSerializer(many=True)
+    """The patient's daily series for charts."""
+
+    days = serializers.IntegerField(min_value=1, max_value=365, help_text="The days covered, back from today.")
+    timezone = serializers.CharField(help_text="The clinic's time zone, whose days the series counts.")
+    series = TrendPointSerializer(many=True, help_text="Days with entries, oldest first.")

@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "knox",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files (no CDN)
     "axes",
     "django_celery_beat",
     # Two-factor authentication of staff (TOTP apps and one-time recovery codes): django-otp.
@@ -259,7 +260,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "clinic.api.pagination.PagePagination",
     "DEFAULT_FILTER_BACKENDS": ["clinic.api.filters.FilterBackend"],  # django-filter, skipped when unused
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "clinic.api.schema.AutoSchema",  # error responses, bounds: clinic/api/schema.py
     "DEFAULT_THROTTLE_CLASSES": [
         "clinic.api.throttling.AnonRateThrottle",  # DRF's, in one Redis round trip
         "clinic.api.throttling.UserRateThrottle",
@@ -291,9 +292,19 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI (/api/v1/docs/) and Redoc (/api/v1/redoc/) from drf-spectacular-sidecar's static files, no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},  # no online validator badge
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "clinic.api.schema.error_responses_component",  # ErrorResponse under components/responses
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AssessmentKindEnum": "assessments.models.Entry.Kind",
         "SafetyScreenEnum": "assessments.questionnaires.SAFETY_SCREEN_CHOICES",
+        "PhaseEnum": "programs.models.Phase",
     },
 }
 

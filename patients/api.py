@@ -12,9 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assessments.adherence import Week, weekly_adherence
+from clinic.api.schema import error_response
 from patients.models import Patient
 from patients.permissions import IsPatient
-from programs.models import Enrollment, PrescribedExercise
+from programs.models import Enrollment, Phase, PrescribedExercise
 
 ADHERENCE_WEEKS = 4
 
@@ -30,14 +31,14 @@ class TherapistOut(serializers.Serializer):  # type: ignore[type-arg]
 
 class ProgramBriefOut(serializers.Serializer):  # type: ignore[type-arg]
     name = serializers.CharField()
-    kind = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Phase.choices, help_text="The phase the program is for.")
 
 
 class EnrollmentOut(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.IntegerField()
     program = ProgramBriefOut()
-    phase = serializers.CharField()
-    phase_since = serializers.DateField()
+    phase = serializers.ChoiceField(choices=Phase.choices, help_text="The patient's current phase.")
+    phase_since = serializers.DateField(help_text="The day the current phase began.")
 
 
 class AdherenceWeekOut(serializers.Serializer):  # type: ignore[type-arg]
@@ -74,10 +75,10 @@ class ExerciseOut(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 class ProgramOut(serializers.Serializer):  # type: ignore[type-arg]
     name = serializers.CharField()
-    kind = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Phase.choices, help_text="The phase the program is for.")
     description = serializers.CharField()
-    phase = serializers.CharField()
-    phase_since = serializers.DateField()
+    phase = serializers.ChoiceField(choices=Phase.choices, help_text="The patient's current phase.")
+    phase_since = serializers.DateField(help_text="The day the current phase began.")
     exercises = ExerciseOut(many=True)
 
 
@@ -95,7 +96,12 @@ def _active_enrollment(patient: Patient) -> Enrollment | None:
 class MeView(APIView):
     permission_classes = [IsPatient]
 
-    @extend_schema(responses=MeOut)
+    @extend_schema(
+        summary="The patient",
+        description="The signed-in patient: their clinic, therapist, current enrollment (null when not enrolled) "
+        f"and their reporting over the last {ADHERENCE_WEEKS} weeks.",
+        responses=MeOut,
+    )
     def get(self, request: Request) -> Response:
         """The patient, their clinic, therapist and current enrollment."""
         patient = _own_patient(request)
@@ -119,7 +125,11 @@ class MeView(APIView):
 class MyProgramView(APIView):
     permission_classes = [IsPatient]
 
-    @extend_schema(responses=ProgramOut)
+    @extend_schema(
+        summary="The current program",
+        description="The program of the patient's current phase, with the exercises as prescribed to them.",
+        responses={200: ProgramOut, 404: error_response("Not enrolled in a program (code `not_found`).")},
+    )
     def get(self, request: Request) -> Response:
         """The program of the current phase, with the exercises as prescribed to the patient; 404 if not enrolled."""
         patient = _own_patient(request)

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from clinic.api.errors import lockout_response
 from clinic.api.fields import StrictCharField, StrictSerializerMixin
+from clinic.api.schema import error_response
 from patients.services import password_reset_confirm, password_reset_request, portal_account_activate
 from patients.tokens import TokenAuthentication
 
@@ -66,7 +67,7 @@ def enforce_csrf(request: Request) -> None:
     check.process_request(request._request)
     reason = check.process_view(request._request, None, (), {})  # type: ignore[arg-type]
     if reason:
-        raise exceptions.PermissionDenied(f"CSRF failed: {reason}.")
+        raise exceptions.PermissionDenied(f"CSRF failed: {str(reason).rstrip('.')}.")
 
 
 def _credentials(request: Request) -> Any:
@@ -94,14 +95,28 @@ class LoginThrottled(APIView):
 
 
 class CsrfView(LoginThrottled):
-    @extend_schema(responses=inline_serializer("CsrfToken", {"csrf_token": serializers.CharField()}))
+    @extend_schema(
+        summary="Get a CSRF token",
+        description="Sets the CSRF cookie and returns its token, for the browser portal: send it as the "
+        "`X-CSRFToken` header of every unsafe request made with the session (login included).",
+        responses=inline_serializer("CsrfToken", {"csrf_token": serializers.CharField()}),
+    )
     def get(self, request: Request) -> Response:
         """Set the CSRF cookie and return its token, for the browser portal's unsafe requests."""
         return Response({"csrf_token": get_token(request._request)})
 
 
 class SessionLoginView(LoginThrottled):
-    @extend_schema(request=LoginSerializer, responses={200: MessageSerializer})
+    @extend_schema(
+        summary="Log in (browser session)",
+        description="Starts a session (cookie). The CSRF token (cookie and `X-CSRFToken` header) is required. "
+        "Repeated failures are locked out per account and address (429).",
+        request=LoginSerializer,
+        responses={
+            200: MessageSerializer,
+            403: error_response("The CSRF token is missing or wrong."),
+        },
+    )
     def post(self, request: Request) -> Response:
         """Start a browser session. The CSRF token (cookie and X-CSRFToken header) is required."""
         enforce_csrf(request)
@@ -120,14 +135,20 @@ class SessionLogoutView(APIView):
         # Without a WWW-Authenticate scheme DRF turns "not logged in" into a 403; API.md wants a 401.
         return "Session"
 
-    @extend_schema(request=None, responses={200: MessageSerializer})
+    @extend_schema(summary="Log out (browser session)", request=None, responses={200: MessageSerializer})
     def post(self, request: Request) -> Response:
         logout(request._request)
         return Response({"detail": "Logged out."})
 
 
 class TokenLoginView(LoginThrottled):
-    @extend_schema(request=LoginSerializer, responses={200: TokenSerializer})
+    @extend_schema(
+        summary="Get a device token",
+        description="Issues a per-device token (stored hashed, expiring at `expiry`): send it as "
+        "`Authorization: Token <token>`. Repeated failures are locked out per account and address (429).",
+        request=LoginSerializer,
+        responses={200: TokenSerializer},
+    )
     def post(self, request: Request) -> Response:
         """Issue a per-device token (stored hashed, expiring). Send it as ``Authorization: Token <token>``."""
         user = _credentials(request)
@@ -157,7 +178,12 @@ class TokenLogoutView(APIView):
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(
+        summary="Revoke this token",
+        description="Revokes the token this request is made with.",
+        request=None,
+        responses={204: None},
+    )
     def post(self, request: Request) -> Response:
         """Revoke the token of this request."""
         request.auth.delete()  # type: ignore[union-attr]
@@ -168,7 +194,12 @@ class TokenLogoutAllView(APIView):
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(
+        summary="Revoke every token",
+        description="Revokes every token of the user: every device is signed out.",
+        request=None,
+        responses={204: None},
+    )
     def post(self, request: Request) -> Response:
         """Revoke every token of the user (all devices)."""
         AuthToken.objects.filter(user=request.user).delete()
@@ -176,7 +207,13 @@ class TokenLogoutAllView(APIView):
 
 
 class ActivateView(LoginThrottled):
-    @extend_schema(request=ActivateSerializer, responses={200: MessageSerializer})
+    @extend_schema(
+        summary="Activate an account",
+        description="Sets the password from the single-use, expiring invitation link; the patient can then log "
+        "in. A reused, expired or forged token is a 400.",
+        request=ActivateSerializer,
+        responses={200: MessageSerializer},
+    )
     def post(self, request: Request) -> Response:
         """Set a password from a single-use, expiring invitation; then log in."""
         data = ActivateSerializer(data=request.data)
@@ -204,7 +241,13 @@ class PasswordForgotView(APIView):
     throttle_classes = [ScopedRateThrottle, PerEmailThrottle]
     throttle_scope = "password_reset"
 
-    @extend_schema(request=ForgotSerializer, responses={202: MessageSerializer})
+    @extend_schema(
+        summary="Ask for a password-reset link",
+        description="Emails a password-reset link to a patient's portal account. The answer is the same whether "
+        "an account uses the address or not.",
+        request=ForgotSerializer,
+        responses={202: MessageSerializer},
+    )
     def post(self, request: Request) -> Response:
         """Ask for a password-reset link (patients). The answer is the same whether an account exists or not."""
         data = ForgotSerializer(data=request.data)
@@ -220,7 +263,12 @@ class PasswordResetView(LoginThrottled):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
-    @extend_schema(request=ResetSerializer, responses={200: MessageSerializer})
+    @extend_schema(
+        summary="Reset the password",
+        description="Sets a new password from a reset link; every token and session of the account ends.",
+        request=ResetSerializer,
+        responses={200: MessageSerializer},
+    )
     def post(self, request: Request) -> Response:
         """Choose a new password from a reset link. Every token and session of the account ends."""
         data = ResetSerializer(data=request.data)

@@ -1,7 +1,7 @@
-"""The portal API, version 1 (../shared/API.md)."""
+"""The portal API, version 1 (docs/api.md; the OpenAPI schema at /api/v1/schema/)."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from assessments.api import AssessmentViewSet, DueView, TrendsView
@@ -33,4 +33,6 @@ urlpatterns = [
     path("", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Both from drf-spectacular-sidecar's static files; Redoc's template without the stock one's web fonts.
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"), name="redoc"),
 ]

@@ -128,6 +128,7 @@ ROUTES: dict[str, Route] = {
     # The schema view renders its errors in the negotiated format (YAML by default), so no JSON check there.
     "/api/v1/schema/": Route({"GET": everyone(200)}, other=everyone(405), api_errors=False),
     "/api/v1/docs/": Route({"GET": everyone(200)}, other=everyone(405), api_errors=False),
+    "/api/v1/redoc/": Route({"GET": everyone(200)}, other=everyone(405), api_errors=False),
     "/health/": Route({"GET": everyone(200)}, other=everyone(405), api_errors=False),
 }
 
@@ -257,6 +258,7 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("/api/v1/patients/{pk}/fhir/", "GET"): _check_bundle,
     ("/api/v1/schema/", "GET"): _check_schema,
     ("/api/v1/docs/", "GET"): _check_docs,
+    ("/api/v1/redoc/", "GET"): _check_docs,
     ("/health/", "GET"): _check_health,
 }
 

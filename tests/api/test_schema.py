@@ -159,3 +159,58 @@ def test_docs_page_loads(api: APIClient, db: None) -> None:
     page = response.content.decode()
     assert "swagger-ui" in page
     assert "/api/v1/schema/" in page
+
+
+def test_schema_documents_the_errors_of_every_operation(api: APIClient, db: None) -> None:
+    schema = served_schema(api)
+    error = schema["components"]["schemas"]["ErrorResponse"]
+    assert error["required"] == ["errors"]
+    item = schema["components"]["schemas"][error["properties"]["errors"]["items"]["$ref"].rsplit("/", 1)[1]]
+    assert set(item["required"]) == {"field", "code", "message"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert "429" in operation["responses"], (method, path)
+            if operation.get("security") and {} not in operation["security"]:
+                assert "401" in operation["responses"], (method, path)
+    submit = schema["paths"]["/api/v1/assessments/"]["post"]["responses"]
+    assert {"201", "400", "401", "403", "415", "429"} <= set(submit)
+    assert schema["paths"]["/api/v1/assessments/{id}/"]["get"]["responses"]["404"] == {
+        "$ref": "#/components/responses/NotFound"
+    }
+    assert schema["components"]["responses"]["Throttled"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+
+
+def test_schema_parameters_have_the_bounds_the_server_enforces(api: APIClient, db: None) -> None:
+    paths = served_schema(api)["paths"]
+    days = next(p for p in paths["/api/v1/me/trends/"]["get"]["parameters"] if p["name"] == "days")
+    assert (days["schema"]["minimum"], days["schema"]["maximum"], days["schema"]["default"]) == (1, 365, 90)
+    listed = {p["name"]: p["schema"] for p in paths["/api/v1/assessments/"]["get"]["parameters"]}
+    assert (listed["page_size"]["minimum"], listed["page_size"]["maximum"]) == (1, 100)
+    assert listed["page"]["minimum"] == 1
+    assert listed["since"]["format"] == listed["until"]["format"] == "date-time"
+    entry_id = paths["/api/v1/assessments/{id}/"]["get"]["parameters"][0]["schema"]
+    assert (entry_id["type"], entry_id["minimum"]) == ("integer", 1)
+
+
+def test_schema_states_what_the_server_refuses_and_leaks_no_docstrings(api: APIClient, db: None) -> None:
+    schema = served_schema(api)
+    components = schema["components"]["schemas"]
+    # Unknown fields and repeated items are refused: the request bodies say so.
+    assert components["LoginRequest"]["additionalProperties"] is False
+    assert components["PostWorkoutAnswersRequest"]["additionalProperties"] is False
+    assert components["PostWorkoutAnswersRequest"]["properties"]["safety_screen"]["uniqueItems"] is True
+    assert "Reject unknown fields" not in json.dumps(schema)  # StrictSerializerMixin's docstring
+    assert "* `urgent` - Urgent" in components["LevelEnum"]["description"]
+    trends = schema["paths"]["/api/v1/me/trends/"]["get"]
+    assert trends["summary"] == "Daily series for charts"
+    assert "aggregate query" not in trends["description"]
+
+
+def test_redoc_page_loads_from_local_files(api: APIClient, db: None) -> None:
+    for url, script in (
+        ("/api/v1/redoc/", "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"),
+        ("/api/v1/docs/", "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"),
+    ):
+        page = api.get(url).content.decode()
+        assert script in page
+        assert "https://" not in page.replace("https://redocly.com/redoc/", "").replace("cdn\\.redoc\\.ly", "")

@@ -436,6 +436,7 @@ def test_schema_documents_fhir_json_and_the_date_range(db: None) -> None:
     assert FHIR_JSON in export["responses"]["200"]["content"]
     assert FHIR_JSON in questionnaire["responses"]["200"]["content"]
     assert {p["name"] for p in export["parameters"] if p["in"] == "query"} == {"since", "until"}
+    assert "400" in export["responses"]
 
 
 def test_demo_clinic_bundles_are_valid_fhir(db: None, superuser: Any, clock: Any) -> None:
