@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck migrate seed clean vendor-js python
+.PHONY: run test lint typecheck migrate seed clean vendor-js vendor-axe python
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 14) else "$(PYTHON) is not Python 3.11 to 3.13")'
@@ -58,3 +58,11 @@ vendor-js:
 	cp var/vendor/package/dist/chart.umd.min.js var/vendor/package/dist/chart.umd.min.js.map \
 	   var/vendor/package/LICENSE.md assessments/static/vendor/chartjs/
 	echo $(CHARTJS_VERSION) > assessments/static/vendor/chartjs/VERSION
+
+## vendor-axe: refresh the accessibility checker of the browser tests (axe-core from npm; injected from the repo)
+AXE_VERSION ?= 4.14.1
+vendor-axe:
+	rm -rf var/vendor-axe && mkdir -p var/vendor-axe tests/browser/vendor/axe-core
+	cd var/vendor-axe && npm pack axe-core@$(AXE_VERSION) --silent && tar xzf axe-core-$(AXE_VERSION).tgz
+	cp var/vendor-axe/package/axe.min.js var/vendor-axe/package/LICENSE tests/browser/vendor/axe-core/
+	echo $(AXE_VERSION) > tests/browser/vendor/axe-core/VERSION

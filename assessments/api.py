@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,8 +11,10 @@ from django.core.exceptions import ValidationError
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.fields import get_error_detail
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,7 +29,14 @@ from assessments.serializers import (
     RefusedEntrySerializer,
     TrendsSerializer,
 )
-from assessments.services import assessment_submit, red_flag_report_store
+from assessments.services import (
+    IdempotencyKeyReused,
+    Submitted,
+    assessment_replay,
+    assessment_submit,
+    red_flag_report_store,
+    submission_fingerprint,
+)
 from patients.models import patient_of
 from patients.permissions import IsPatient, ObjectScopeFirst
 from patients.reads import record_reads
@@ -69,6 +79,35 @@ class EntryFilter(django_filters.FilterSet):
     class Meta:
         model = Entry
         fields = ["kind", "since", "until"]
+
+
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,100}")
+IDEMPOTENCY_KEY_HELP = (
+    "Optional: 1 to 100 characters of `A-Z a-z 0-9 _ -` (a UUID), one per submission. Sending the same submission "
+    "again with the same key stores nothing new and answers with the entry stored the first time (200, "
+    "`Idempotent-Replayed: true`); the same key with another body is a 409 (`idempotency_key`, `reused`)."
+)
+
+
+class KeyReused(serializers.ValidationError):
+    """A 409 in the one error shape, naming ``idempotency_key``."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+
+def idempotency_key_of(request: Request) -> str | None:
+    """The request's ``Idempotency-Key`` header, None when not sent; a malformed one is a 400."""
+    key: str | None = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        raise serializers.ValidationError(
+            {
+                "idempotency_key": serializers.ErrorDetail(
+                    "The Idempotency-Key header must be 1 to 100 characters of A-Z, a-z, 0-9, _ and -.",
+                    code="invalid",
+                )
+            }
+        )
+    return key
 
 
 class AssessmentViewSet(
@@ -122,38 +161,87 @@ class AssessmentViewSet(
         "when other answers are refused, in the 400 (the red-flag items are passed on to the therapist then "
         "too).",
         request=EntryInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                pattern="^[A-Za-z0-9_-]{1,100}$",
+                description=IDEMPOTENCY_KEY_HELP,
+            ),
+            OpenApiParameter(
+                "Idempotent-Replayed",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                enum=["true"],
+                response=[200],
+                description="`true`: this answers an earlier submission with the same Idempotency-Key.",
+            ),
+        ],
         responses={
             201: EntryCreatedSerializer,
+            200: OpenApiResponse(
+                EntryCreatedSerializer,
+                description="A replay: the entry the same Idempotency-Key stored before, and its advice, as the "
+                "first answer gave them; nothing new was stored.",
+            ),
             400: OpenApiResponse(
                 RefusedEntrySerializer,
-                description="Refused: one error per problem, each naming its field (`answers.thigh_level`); with "
-                "`advice` when the refused answers reported red flags.",
+                description="Refused: one error per problem, each naming its field (`answers.thigh_level`, "
+                "`idempotency_key` for a malformed key); with `advice` when the refused answers reported red flags.",
+            ),
+            409: OpenApiResponse(
+                RefusedEntrySerializer,
+                description="The Idempotency-Key already stored an entry from a different body "
+                "(`idempotency_key`, `reused`); with `advice` when this body reported red flags.",
             ),
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Submit one self-assessment. Red-flag answers return urgent advice in this response (a 400 too)."""
+        """Submit one self-assessment. Red-flag answers return urgent advice in this response (a 400 too).
+
+        With an ``Idempotency-Key``, a repeat of the same submission answers the stored entry (200) and creates
+        nothing; without it, no query more than before.
+        """
         patient = patient_of(request.user)
         assert patient is not None  # IsPatient
+        key: str | None = None
         try:
-            data = EntryInputSerializer(data=request.data)
-            data.is_valid(raise_exception=True)
-            submitted = assessment_submit(
-                patient=patient,
-                kind=data.validated_data["kind"],
-                answers=data.validated_data["answers"],
-                occurred_at=data.validated_data.get("occurred_at"),
-            )
+            key = idempotency_key_of(request)
+            fingerprint = submission_fingerprint(request.data) if key is not None else ""
+            submitted: Submitted | None = None
+            if key is not None:
+                submitted = assessment_replay(patient=patient, idempotency_key=key, fingerprint=fingerprint)
+            if submitted is None:
+                data = EntryInputSerializer(data=request.data)
+                data.is_valid(raise_exception=True)
+                submitted = assessment_submit(
+                    patient=patient,
+                    kind=data.validated_data["kind"],
+                    answers=data.validated_data["answers"],
+                    occurred_at=data.validated_data.get("occurred_at"),
+                    idempotency_key=key,
+                    fingerprint=fingerprint,
+                )
         except (serializers.ValidationError, DjangoValidationError) as exc:
+            if isinstance(exc, IdempotencyKeyReused):
+                exc = KeyReused(get_error_detail(exc))
             response = self.handle_exception(exc)
-            # A red flag is never dropped: the refused request's red-flag items are stored and scanned.
-            refused = red_flag_report_store(patient=patient, data=request.data, errors=response.data["errors"])
+            # A red flag is never dropped: the refused request's red-flag items are stored and scanned (once
+            # per idempotency key).
+            refused = red_flag_report_store(
+                patient=patient, data=request.data, errors=response.data["errors"], idempotency_key=key
+            )
             if refused is not None:
                 response.data["advice"] = refused.advice
                 response.data["therapist_notified"] = True
             return response
         submitted.entry.advice = submitted.advice  # type: ignore[attr-defined]
-        return Response(EntryCreatedSerializer(submitted.entry).data, status=status.HTTP_201_CREATED)
+        body = EntryCreatedSerializer(submitted.entry).data
+        if submitted.replayed:
+            return Response(body, status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class DueView(APIView):

@@ -56,6 +56,10 @@ class Entry(models.Model):
     questionnaire_version = models.PositiveSmallIntegerField(default=q.QUESTIONNAIRE_VERSION)
     scanned_at = models.DateTimeField(null=True, blank=True, editable=False)
     scan_failures = models.PositiveSmallIntegerField(default=0, editable=False)
+    # The client's `Idempotency-Key` header, if sent: a repeat by the same patient replays this entry.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    # SHA-256 of the request body that stored it: the same key with another body is a 409, not a replay.
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     # post_workout
     session_completed = models.CharField(max_length=20, null=True, choices=_choices(q.SESSION_COMPLETED))
@@ -131,6 +135,12 @@ class Entry(models.Model):
                 | (Q(back_pain_avg_7d__isnull=False) & Q(systemic_flags__isnull=False)),
                 name="entry_weekly_core_answers",
             ),
+            # Two racing POSTs with one key: one INSERT wins, the other answers its replay.
+            models.UniqueConstraint(
+                fields=["patient", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="entry_idempotency_key_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -175,6 +185,8 @@ class RedFlagReport(models.Model):
     refusal = models.JSONField(default=list, help_text="Why the entry was refused: the field errors (codes).")
     scanned_at = models.DateTimeField(null=True, blank=True, editable=False)
     scan_failures = models.PositiveSmallIntegerField(default=0, editable=False)
+    # The refused request's `Idempotency-Key`: the same refused submission sent again stores no second report.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
 
     objects = RedFlagReportQuerySet.as_manager()
 
@@ -184,6 +196,13 @@ class RedFlagReport(models.Model):
             models.Index(fields=["patient", "-occurred_at"], name="redflag_patient_occurred_idx"),
             # The unscanned sweep (assessments.tasks.sweep_unscanned), as for entries.
             models.Index(fields=["submitted_at"], condition=Q(scanned_at__isnull=True), name="redflag_unscanned_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="redflag_idempotency_key_unique",
+            ),
         ]
 
     def __str__(self) -> str:

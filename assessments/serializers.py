@@ -467,3 +467,79 @@ class TrendsSerializer(serializers.Serializer[Any]):
     days = serializers.IntegerField(min_value=1, max_value=365, help_text="The days covered, back from today.")
     timezone = serializers.CharField(help_text="The clinic's time zone, whose days the series counts.")
     series = TrendPointSerializer(many=True, help_text="Days with entries, oldest first.")
+
+
+# The questionnaires' definition, for clients ------------------------------------------------------------------
+
+
+class QuestionnaireChoiceSerializer(serializers.Serializer[Any]):
+    """One answer code and the words the patient sees for it."""
+
+    code = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
+
+
+class AppliesWhenSerializer(serializers.Serializer[Any]):
+    """A conditional field applies (and is then required) when the answer to ``field`` is one of ``values``."""
+
+    field = serializers.CharField(help_text="The field whose answer decides.")
+    values = serializers.ListField(child=serializers.CharField(), help_text="Its codes for which this field applies.")
+    text = serializers.CharField(help_text="The condition in words.")
+
+
+class QuestionnaireFieldSerializer(serializers.Serializer[Any]):
+    """One question: what to ask, how to answer it, and when."""
+
+    name = serializers.CharField(help_text="The key of the answer in `answers`.")
+    type = serializers.ChoiceField(
+        choices=[
+            (q.INT, "A whole number in [min, max]"),
+            (q.CHOICE, "One code of `choices`"),
+            (q.BOOL, "true or false"),
+            (q.LIST, "Several codes of `choices`, each at most once; empty = none of them"),
+            (q.TEXT, "Free text of at most `max_length` characters"),
+        ]
+    )
+    label = serializers.CharField(help_text="A short title.")  # type: ignore[assignment]  # declared, as above
+    wording = serializers.CharField(help_text="The question as the patient reads it.")
+    group = serializers.ChoiceField(choices=list(q.GROUPS.items()), help_text="The section it belongs to.")
+    min = serializers.IntegerField(allow_null=True, help_text="The lowest answer (`int` only).")
+    max = serializers.IntegerField(allow_null=True, help_text="The highest answer (`int` only).")
+    max_length = serializers.IntegerField(allow_null=True, help_text="The longest answer (`text` only).")
+    choices = QuestionnaireChoiceSerializer(many=True, help_text="The answer codes (`choice` and `list`).")
+    required = serializers.BooleanField(  # type: ignore[assignment]  # a declared field, not Field.required
+        help_text="Must be answered (a conditional field: whenever it applies); else it may be left out."
+    )
+    applies_when = AppliesWhenSerializer(
+        allow_null=True, help_text="Null: always asked. Otherwise asked only then, and absent or null otherwise."
+    )
+    subset_of = serializers.CharField(
+        allow_null=True, help_text="A list whose items must all be listed in that other field's answer too."
+    )
+    red_flag = serializers.BooleanField(
+        help_text="Any item answered here is a red flag: urgent advice (`red_flag_advice`) and the therapist told."
+    )
+
+
+class QuestionnaireDefinitionSerializer(serializers.Serializer[Any]):
+    """A questionnaire: its fields in the order the patient answers them."""
+
+    kind = serializers.ChoiceField(choices=Entry.Kind.choices)
+    title = serializers.CharField()
+    version = serializers.IntegerField(help_text="The version the API validates submissions against.")
+    fields = QuestionnaireFieldSerializer(many=True)  # type: ignore[assignment]  # declared, not Serializer.fields
+
+
+class RedFlagAdviceDefinitionSerializer(serializers.Serializer[Any]):
+    """The advice the submit response gives for any item of a red-flag field."""
+
+    field = serializers.CharField(help_text="The red-flag field.")
+    level = serializers.ChoiceField(choices=ADVICE_LEVELS)
+    message = serializers.CharField(help_text="The same words as the submit response's `advice`.")
+
+
+class QuestionnairesSerializer(serializers.Serializer[Any]):
+    """Every questionnaire of the portal and the advice for red-flag answers."""
+
+    questionnaires = QuestionnaireDefinitionSerializer(many=True)
+    red_flag_advice = RedFlagAdviceDefinitionSerializer(many=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -11,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from assessments import questionnaires as q
@@ -33,6 +35,43 @@ CLOCK_SKEW = timedelta(minutes=5)
 class Submitted:
     entry: Entry
     advice: list[dict[str, str]]
+    # An earlier submission with the same idempotency key, answered again: nothing was stored or scheduled.
+    replayed: bool = False
+
+
+class IdempotencyKeyReused(ValidationError):
+    """The idempotency key already stored an entry of this patient from another request body."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            {
+                "idempotency_key": ValidationError(
+                    "This Idempotency-Key was already used for a different submission; send a new key.",
+                    code="reused",
+                )
+            }
+        )
+
+
+def submission_fingerprint(data: Any) -> str:
+    """SHA-256 of a request body as parsed JSON (keys sorted): equal for the same submission sent again."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def assessment_replay(*, patient: Patient, idempotency_key: str, fingerprint: str) -> Submitted | None:
+    """The patient's entry stored earlier with this key, answered again as it was (one query); None if none.
+
+    Raises IdempotencyKeyReused when that entry came from a different request body. The advice is computed
+    again from the stored answers, as on submission.
+    """
+    entry = Entry.objects.filter(patient=patient, idempotency_key=idempotency_key).first()
+    if entry is None:
+        return None
+    if entry.idempotency_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    items = {name: list(getattr(entry, name) or ()) for name in RED_FLAG_FIELDS}
+    return Submitted(entry=entry, advice=_red_flag_advice(patient, items, entry.occurred_at), replayed=True)
 
 
 # Told with every red-flag report, stored or refused: the report is in the database and its scan emails the
@@ -41,12 +80,20 @@ THERAPIST_TOLD = "Your therapist has been told about these symptoms."
 
 
 def assessment_submit(
-    *, patient: Patient, kind: str, answers: dict[str, Any], occurred_at: datetime | None = None
+    *,
+    patient: Patient,
+    kind: str,
+    answers: dict[str, Any],
+    occurred_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
 ) -> Submitted:
     """Store one validated self-assessment and schedule its scan once the transaction commits.
 
     The red-flag advice is computed from the answers alone, so the patient is told at once, whatever
-    happens to the scan, the broker or the email afterwards.
+    happens to the scan, the broker or the email afterwards. With an ``idempotency_key`` (and the request's
+    ``fingerprint``) the entry carries the key; when a concurrent request with the same key stored its entry
+    first, that one is answered instead (``replayed``), and nothing is stored or scheduled.
     """
     now = timezone.now()
     occurred = _check_occurred_at(occurred_at, now)
@@ -58,17 +105,33 @@ def assessment_submit(
             ValidationError("You are not enrolled in a program yet; contact your clinic.", code="not_enrolled")
         )
     clinic_tz = ZoneInfo(patient.clinic.timezone)  # read with the patient by the API's token authentication
-    # One INSERT, committed on its own (no transaction around it, unless the caller's): the scan is published
-    # once it is committed, at once in autocommit, or when the caller's transaction commits.
-    entry = Entry.objects.create(
+    entry = Entry(
         patient=patient,
         enrollment=enrollment,
         phase=_phase_at(enrollment, occurred.astimezone(clinic_tz).date()),
         kind=kind,
         occurred_at=occurred,
         questionnaire_version=q.QUESTIONNAIRE_VERSION,
+        idempotency_key=idempotency_key,
+        idempotency_fingerprint=fingerprint if idempotency_key is not None else "",
         **q.column_values(kind, answers),
     )
+    if idempotency_key is None:
+        # One INSERT, committed on its own (no transaction around it, unless the caller's): the scan is
+        # published once it is committed, at once in autocommit, or when the caller's transaction commits.
+        entry.save(force_insert=True)
+    else:
+        try:
+            # In a savepoint: losing the race on the unique key must not break the caller's transaction.
+            with transaction.atomic():
+                entry.save(force_insert=True)
+        except IntegrityError:
+            # Only the (patient, idempotency_key) constraint can fail here: the answers were validated and
+            # the other constraints hold for them. The winner's entry is committed (or ours to read).
+            replayed = assessment_replay(patient=patient, idempotency_key=idempotency_key, fingerprint=fingerprint)
+            if replayed is None:
+                raise
+            return replayed
     transaction.on_commit(lambda: scan_request(patient_id=patient.pk), robust=True)
     items = {name: list(answers.get(name) or ()) for name in RED_FLAG_FIELDS}
     return Submitted(entry=entry, advice=_red_flag_advice(patient, items, occurred))
@@ -149,36 +212,65 @@ class RedFlagRefused:
     advice: list[dict[str, str]]
 
 
-def red_flag_report_store(*, patient: Patient, data: Any, errors: list[dict[str, str]]) -> RedFlagRefused | None:
+def red_flag_report_store(
+    *, patient: Patient, data: Any, errors: list[dict[str, str]], idempotency_key: str | None = None
+) -> RedFlagRefused | None:
     """Store the red-flag items of a submission refused for another reason, and schedule its scan.
 
     A red flag is never dropped, whatever else is wrong with the submission (a bad or missing answer, a
     discharged patient, no enrollment): the recognised items are stored with why the entry was refused, and
     scanned like an entry (R-01/R-02), so the therapist is emailed. None when the request had no red flag.
+
+    With an ``idempotency_key``: a refused submission sent again with the same key and the same red-flag
+    items stores nothing new (the earlier report answers, its scan already scheduled). Different items under
+    the same key are stored as a report of their own, without the key: a red flag is never dropped.
     """
     raw = data if isinstance(data, dict) else {}
     items = q.red_flag_items(raw.get("answers"))
     if not items["safety_screen"] and not items["systemic_flags"]:
         return None
+    if idempotency_key is not None:
+        earlier = RedFlagReport.objects.filter(patient=patient, idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            if _same_items(earlier, items):
+                return RedFlagRefused(report=earlier, advice=_red_flag_advice(patient, items, earlier.occurred_at))
+            idempotency_key = None
     now = timezone.now()
     kind = raw.get("kind")
     if kind not in q.KINDS:
         kind = q.WEEKLY if items["systemic_flags"] and not items["safety_screen"] else q.POST_WORKOUT
     enrollment = active_enrollment(patient)
-    with transaction.atomic():
-        report = RedFlagReport.objects.create(
-            patient=patient,
-            enrollment=enrollment,
-            kind=kind,
-            occurred_at=_claimed_time(raw.get("occurred_at"), now),
-            safety_screen=items["safety_screen"],
-            safety_screen_unchanged=items["safety_screen_unchanged"],
-            systemic_flags=items["systemic_flags"],
-            refusal=[{"field": _safe(e.get("field")), "code": _safe(e.get("code"))} for e in errors][:50],
-        )
-        transaction.on_commit(lambda: scan_request(patient_id=patient.pk), robust=True)
+    report = RedFlagReport(
+        patient=patient,
+        enrollment=enrollment,
+        kind=kind,
+        occurred_at=_claimed_time(raw.get("occurred_at"), now),
+        safety_screen=items["safety_screen"],
+        safety_screen_unchanged=items["safety_screen_unchanged"],
+        systemic_flags=items["systemic_flags"],
+        refusal=[{"field": _safe(e.get("field")), "code": _safe(e.get("code"))} for e in errors][:50],
+        idempotency_key=idempotency_key,
+    )
+    try:
+        with transaction.atomic():
+            report.save(force_insert=True)
+            transaction.on_commit(lambda: scan_request(patient_id=patient.pk), robust=True)
+    except IntegrityError:
+        # A concurrent resend with the same key stored its report first.
+        if idempotency_key is None:
+            raise
+        earlier = RedFlagReport.objects.filter(patient=patient, idempotency_key=idempotency_key).first()
+        if earlier is None:
+            raise
+        if not _same_items(earlier, items):
+            return red_flag_report_store(patient=patient, data=data, errors=errors)
+        return RedFlagRefused(report=earlier, advice=_red_flag_advice(patient, items, earlier.occurred_at))
     logger.info("red-flag report %s stored from a refused submission", report.pk)
     return RedFlagRefused(report=report, advice=_red_flag_advice(patient, items, report.occurred_at))
+
+
+def _same_items(report: RedFlagReport, items: dict[str, list[str]]) -> bool:
+    return all(getattr(report, name) == items[name] for name in RED_FLAG_FIELDS)
 
 
 _SAFE = re.compile(r"^[a-z0-9_.]{1,80}$")

@@ -10,5 +10,6 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("clinic.api.urls")),
+    path("portal/", include("patients.portal_urls")),
     path("health/", health, name="health"),
 ]

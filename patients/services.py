@@ -81,7 +81,7 @@ class IssuedInvitation:
 
     @property
     def activation_link(self) -> str:
-        return f"{settings.SITE_URL}/activate/?token={self.token}"
+        return f"{settings.SITE_URL}/portal/activate/?token={self.token}"
 
 
 def invitation_issue(*, patient: Patient, by: Any = None) -> IssuedInvitation:
@@ -254,7 +254,7 @@ def password_reset_request(*, email: str) -> None:
     clinic = user.patient.clinic
     token = default_token_generator.make_token(user)
     uid = urlsafe_base64_encode(force_bytes(user.pk))
-    link = f"{settings.SITE_URL}/reset-password/?uid={uid}&token={token}"
+    link = f"{settings.SITE_URL}/portal/reset-password/?uid={uid}&token={token}"
     hours = settings.PASSWORD_RESET_TIMEOUT // 3600
     body = (
         f"Hello,\n\nSomeone asked to reset the password of your {clinic.name} patient portal account.\n\n"

@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from assessments.api import AssessmentViewSet, DueView, TrendsView
 from assessments.api_alerts import AlertViewSet
 from assessments.api_fhir import PatientFhirView, QuestionnaireView
+from assessments.api_questionnaires import QuestionnairesView
 from patients import api_auth as auth
 from patients.api import MeView, MyProgramView
 
@@ -28,6 +29,7 @@ urlpatterns = [
     path("me/program/", MyProgramView.as_view(), name="me-program"),
     path("me/trends/", TrendsView.as_view(), name="me-trends"),
     path("assessments/due/", DueView.as_view(), name="assessments-due"),
+    path("questionnaires/", QuestionnairesView.as_view(), name="questionnaires"),
     path("patients/<int:pk>/fhir/", PatientFhirView.as_view(), name="patient-fhir"),
     path("fhir/Questionnaire/<str:name>", QuestionnaireView.as_view(), name="fhir-questionnaire"),
     path("", include(router.urls)),

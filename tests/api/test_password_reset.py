@@ -23,7 +23,7 @@ SAID = "If a portal account uses this address, we have sent it a link to choose 
 
 
 def link_of(email: OutgoingEmail) -> dict[str, str]:
-    found = re.search(r"/reset-password/\?uid=([^&\s]+)&token=(\S+)", email.body_text)
+    found = re.search(r"/portal/reset-password/\?uid=([^&\s]+)&token=(\S+)", email.body_text)
     assert found, email.body_text
     return {"uid": found.group(1), "token": found.group(2)}
 

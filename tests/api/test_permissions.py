@@ -115,6 +115,8 @@ ROUTES: dict[str, Route] = {
     ),
     # Entries are immutable: no PUT, PATCH or DELETE (405 for the owner); out of scope is a 404 whatever the method.
     "/api/v1/assessments/{pk}/": Route({"GET": own_object_only(200)}, other=own_object_only(405)),
+    # The questionnaires' definition (no patient data): the portal reads it before login, for offline use.
+    "/api/v1/questionnaires/": Route({"GET": everyone(200)}, other=everyone(405)),
     # Therapist endpoints (API.md): alerts and the FHIR export, scoped to the caller's clinic.
     "/api/v1/alerts/": Route({"GET": staff_only(200)}, other=staff_only(405), target="alert"),
     "/api/v1/alerts/{pk}/": Route({"GET": clinic_object(200)}, other=clinic_object(405), target="alert"),
@@ -221,6 +223,10 @@ def _check_email_required(world: Any, persona: str, target: Any, response: Any) 
     assert ("email", "required") in errors(response)
 
 
+def _check_questionnaires(world: Any, persona: str, target: Any, response: Any) -> None:
+    assert [x["kind"] for x in response.json()["questionnaires"]] == ["post_workout", "weekly"]
+
+
 def _check_schema(world: Any, persona: str, target: Any, response: Any) -> None:
     assert response.content.startswith(b"openapi: 3.")
 
@@ -256,6 +262,7 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("/api/v1/alerts/{pk}/acknowledge/", "POST"): _check_acknowledged,
     ("/api/v1/alerts/{pk}/resolve/", "POST"): _check_resolved,
     ("/api/v1/patients/{pk}/fhir/", "GET"): _check_bundle,
+    ("/api/v1/questionnaires/", "GET"): _check_questionnaires,
     ("/api/v1/schema/", "GET"): _check_schema,
     ("/api/v1/docs/", "GET"): _check_docs,
     ("/api/v1/redoc/", "GET"): _check_docs,

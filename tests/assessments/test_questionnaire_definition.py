@@ -35,6 +35,8 @@ ENVELOPE_COLUMNS = {
     "questionnaire_version",
     "scanned_at",
     "scan_failures",
+    "idempotency_key",
+    "idempotency_fingerprint",
 }
 
 # RULES.md, in questionnaire order.

@@ -40,6 +40,7 @@ from clinic.celery import app as celery_app
 from patients.management.commands.seed_demo import DEMO_CLINIC, DEMO_PASSWORD
 from patients.models import Clinic, Patient, Therapist
 from patients.services import clinic_create, therapist_create
+from tests.browser.portal_support import portal_stack, portal_worker  # noqa: F401 (fixtures of the portal tests)
 from tests.conftest import skip_or_fail
 
 if TYPE_CHECKING:

@@ -275,7 +275,7 @@ def test_invite_patient_creates_patient_enrollment_and_hashed_invitation_valid_s
     message = mailoutbox[0]
     assert message.to == ["nora.q@example.test"]
     assert "Riverside" in message.subject
-    assert f"/activate/?token={token}" in message.body
+    assert f"/portal/activate/?token={token}" in message.body
     assert "Quinn" not in message.subject + message.body  # the email carries nothing but the link
 
 
@@ -307,7 +307,7 @@ def test_invite_patient_without_program_creates_no_enrollment(world: Any) -> Non
     assert patient.therapist == world.colleague
     assert not patient.enrollments.exists()
     assert Invitation.objects.filter(patient=patient).count() == 1
-    assert "/activate/?token=" in output
+    assert "/portal/activate/?token=" in output
 
 
 def test_invite_patient_with_program_starts_today_in_treatment_by_default(world: Any, frozen: dt.datetime) -> None:
