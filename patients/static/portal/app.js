@@ -476,6 +476,14 @@ if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register(document.body.dataset.sw, { scope: SCOPE }).catch(() => {
     // Blocked or unsupported: the app works, only not without signal.
   });
+  // On the first visit the reads above were made before the service worker took control: read them again
+  // through it, so that the program and the questionnaires are kept for use without signal.
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (!localStorage.getItem(PATIENT)) { return; }
+    for (const path of ["me/", "me/program/", "questionnaires/", "assessments/due/"]) {
+      api.get(path).catch(() => {});
+    }
+  });
 }
 
 render().then(sendWaiting);
