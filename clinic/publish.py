@@ -1,12 +1,9 @@
-"""Publishing a Celery task from a request without waiting for the broker: a frozen broker never holds a
-patient's answer, and a healthy one costs the request nothing.
+"""Publishing a Celery task from a request, bounded in time: a frozen broker never holds a patient's answer.
 
 The work is never lost by giving up: every task published from a request has a sweep (unscanned entries,
-unsent emails) that finds what was not published. So a request hands the publish to a small thread pool and
-goes on; the publish finishes (or fails, logged) there. At most ``PENDING`` publishes wait or run at once:
-a burst of requests queues its publishes behind the threads, but when the broker has been frozen for a while
-and the queue is full, a publish is skipped at once and left to the sweep. Nobody needs the broker's answer:
-the request has stored the work before it publishes (on commit), and the sweeps are the guarantee.
+unsent emails) that finds what was not published. So a publish gets ``PUBLISH_DEADLINE`` seconds; past it
+the request goes on, and the publish finishes (or fails, logged) on a small thread pool. When that pool is
+full, because the broker has been frozen for a while, the publish is skipped at once and left to the sweep.
 """
 
 from __future__ import annotations
@@ -16,27 +13,31 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Final
 
 from clinic.celery import app
 
 logger = logging.getLogger(__name__)
 
+PUBLISH_DEADLINE: Final = 0.25  # seconds a request waits for the broker
 _WORKERS: Final = 4
-PENDING: Final = 64  # publishes queued or in progress, per process
 _pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="publish")
-_slots = threading.BoundedSemaphore(PENDING)
+_slots = threading.BoundedSemaphore(_WORKERS)
 
 
-def publish(task: str, *args: Any, countdown: int | None = None) -> bool:
-    """Hand the task named ``task`` with ``args`` to the publishing threads; False when it was skipped."""
-    slots = _slots
-    if not slots.acquire(blocking=False):
+def publish(task: str, *args: Any, countdown: int | None = None, deadline: float = PUBLISH_DEADLINE) -> bool:
+    """Publish the task named ``task`` with ``args``; True when the broker took it within the deadline."""
+    if not _slots.acquire(blocking=False):
         logger.warning("publishing %s skipped: the broker is not answering; the sweep will pick it up", task)
         return False
     # In the request's context: its request id goes into the task's headers (clinic/logs.py).
-    _pool.submit(contextvars.copy_context().run, _send_and_release, slots, task, args, countdown)
-    return True
+    future = _pool.submit(contextvars.copy_context().run, _send_and_release, task, args, countdown)
+    try:
+        return bool(future.result(timeout=deadline))
+    except FutureTimeout:
+        logger.warning("publishing %s is slow (> %.2f s); the request goes on", task, deadline)
+        return False
 
 
 def publish_now(task: str, *args: Any, countdown: int | None = None) -> bool:
@@ -49,13 +50,11 @@ def publish_now(task: str, *args: Any, countdown: int | None = None) -> bool:
         return False
 
 
-def _send_and_release(
-    slots: threading.BoundedSemaphore, task: str, args: tuple[Any, ...], countdown: int | None
-) -> bool:
+def _send_and_release(task: str, args: tuple[Any, ...], countdown: int | None) -> bool:
     try:
         return publish_now(task, *args, countdown=countdown)
     finally:
-        slots.release()
+        _slots.release()
 
 
 def wait_idle(timeout: float) -> bool:
@@ -66,9 +65,9 @@ def wait_idle(timeout: float) -> bool:
     taken = 0
     deadline = time.monotonic() + timeout
     try:
-        while taken < PENDING and _slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        while taken < _WORKERS and _slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
             taken += 1
-        return taken == PENDING
+        return taken == _WORKERS
     finally:
         for _ in range(taken):
             _slots.release()

@@ -1,4 +1,4 @@
-"""The broker frozen (issue 11, finding 1): no request waits for it, the entry is answered, the sweep scans it.
+"""The broker frozen (issue 11, finding 1): publishing is bounded, the entry is answered, the sweep scans it.
 
 The broker is a redis-server of this test's own, frozen with SIGSTOP. Times are printed, not asserted.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +18,6 @@ from rest_framework.test import APIClient
 
 from assessments.models import Entry
 from assessments.scanning import unscanned_patient_ids
-from clinic import publish
 from clinic.celery import app as celery_app
 from tests.api.factories import post_workout_answers
 
@@ -52,10 +50,7 @@ def test_an_entry_is_answered_while_the_broker_is_frozen_and_the_sweep_finds_it(
     frozen_broker: None,
     django_capture_on_commit_callbacks: Any,
     caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Room for 4 publishes queued or in progress (64 in production): the fifth finds the queue full.
-    monkeypatch.setattr(publish, "_slots", threading.BoundedSemaphore(4))
     durations = []
     for _ in range(5):
         body = {"kind": "post_workout", "occurred_at": timezone.now().isoformat(), "answers": post_workout_answers()}
@@ -68,9 +63,8 @@ def test_an_entry_is_answered_while_the_broker_is_frozen_and_the_sweep_finds_it(
     ordered = sorted(durations)
     print(f"\nbroker frozen: POST median {ordered[2] * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")
     assert Entry.objects.filter(patient=world.patient, scanned_at__isnull=True).count() == 5
-    # No request waits for the broker: the first four publishes hang on the publishing threads, after them the
-    # queue is full and the fifth is skipped at once.
-    skipped = [r.getMessage() for r in caplog.records if r.name == "clinic.publish" and "skipped" in r.getMessage()]
-    assert len(skipped) == 1, skipped
+    bounded = [r.getMessage() for r in caplog.records if r.name == "clinic.publish"]
+    assert any("the request goes on" in m for m in bounded)  # the request did not wait for the frozen broker
+    assert any("skipped" in m for m in bounded)  # and once the publishing slots were taken, none waited at all
     later = timezone.now() + dt.timedelta(minutes=5)
     assert world.patient.pk in unscanned_patient_ids(older_than=later, limit=100)  # the sweep picks them up
