@@ -120,8 +120,14 @@ def _judge_v2(
 ) -> None:
     """v2 "When rules are judged": every rule as of each newly stored entry, oldest first, so that a
     back-filled diary is read as it happened (red flags within each, never delayed); R-11 alone as of now,
-    once the patient's burst of submissions is over."""
+    once the patient's burst of submissions is over. Only the rules the engine's screen lets through are judged
+    at each point (``rules.screening``): the others cannot fire as of any of them."""
+    possible = _possible_rules(window, active, now)
     for at, only in _new_points(window, active):
+        if possible is not None:
+            only &= possible  # the others cannot fire as of any point of this window: nothing to judge
+            if not only:
+                continue
         findings = _evaluate(active, window.context(as_of=at, now=now), only, report, window.patient.pk)
         _apply(window, findings, active, report, touched)
     quiet_from = _burst_end(window, timedelta(minutes=getattr(active.params, "r11_burst_quiet_minutes", 10)))
@@ -134,6 +140,18 @@ def _judge_v2(
     judged = getattr(active.params, "r11_enabled", True) and len(report.failed) == failures
     if judged and not r11:  # neither switched off nor failed: the condition no longer holds
         _clear_r11(window, now, report)
+
+
+def _possible_rules(window: PatientWindow, active: ActiveRuleset, now: datetime) -> frozenset[str] | None:
+    """The rules that may fire as of some point of the window (the engine's screen); None: judge them all."""
+    screen = active.engine.possible_rules
+    if screen is None:
+        return None
+    try:
+        return screen(window.context(now=now), active.params)
+    except Exception:
+        logger.exception("rule screen failed for patient id=%s; judging every rule", window.patient.pk)
+        return None
 
 
 def _new_points(window: PatientWindow, active: ActiveRuleset) -> list[tuple[datetime, frozenset[str]]]:

@@ -158,7 +158,8 @@ def load_backlog(patients: int, seed: int) -> float:
                     row.setdefault("phase", enrollment.phase)
                     values = []
                     for f in fields:
-                        value = row.get(f.attname, defaults.get(f.attname))
+                        fallback = f.get_default() if f.has_default() else None
+                        value = row.get(f.attname, defaults.get(f.attname, fallback))
                         if f.attname in json_fields and value is not None:
                             value = json.dumps(list(value))
                         values.append(value)

@@ -1,8 +1,9 @@
 """The registry of built-in ruleset versions: v1 (frozen, ``assessments.rules.v1``) and v2 (this package).
 
 ``RULESETS[version]`` gives a version's params class and defaults, its ``evaluate`` (every version accepts
-``only=``), ``evaluate_red_flags`` and catalog (rule id -> ``RuleInfo`` with slug, title, severity, rationale,
-action and criteria). ``params_for(version, overrides)`` validates a clinic's overrides for that version.
+``only=``), ``evaluate_red_flags``, catalog (rule id -> ``RuleInfo`` with slug, title, severity, rationale,
+action and criteria) and, for v2, ``possible_rules`` (the screen the scan runs before judging entry by
+entry). ``params_for(version, overrides)`` validates a clinic's overrides for that version.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .engine import evaluate as evaluate_v2
 from .engine import evaluate_red_flags as evaluate_red_flags_v2
 from .params import DEFAULT_PARAMS, Params
 from .paramspec import InvalidParams
+from .screening import possible_rules
 from .types import Finding, PatientContext
 
 LATEST_VERSION: Final = 2
@@ -36,6 +38,8 @@ class RulesetVersion:
     evaluate: Evaluate
     evaluate_red_flags: Callable[..., list[Finding]]
     catalog: Mapping[str, RuleInfo]
+    # The rules that may fire as of some point of a context (a sound screen, see ``screening``); None: all.
+    possible_rules: Callable[[PatientContext, Any], frozenset[str]] | None = None
 
 
 def _evaluate_v1(
@@ -59,7 +63,7 @@ def _v1_catalog() -> Mapping[str, RuleInfo]:
 RULESETS: Final[Mapping[int, RulesetVersion]] = MappingProxyType(
     {
         1: RulesetVersion(1, v1.ParamsV1, v1.DEFAULT_PARAMS, _evaluate_v1, v1.evaluate_red_flags, _v1_catalog()),
-        2: RulesetVersion(2, Params, DEFAULT_PARAMS, evaluate_v2, evaluate_red_flags_v2, V2_RULES),
+        2: RulesetVersion(2, Params, DEFAULT_PARAMS, evaluate_v2, evaluate_red_flags_v2, V2_RULES, possible_rules),
     }
 )
 

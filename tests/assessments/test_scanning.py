@@ -22,8 +22,8 @@ from rest_framework.test import APIClient
 from assessments import rules, scanning
 from assessments.alerts import alert_resolve
 from assessments.models import Alert, Entry, OutgoingEmail, RuleSet
-from assessments.rules import engine
-from assessments.scanning import MAX_SCAN_FAILURES, scan_patients, unscanned_patient_ids
+from assessments.rules import engine, screening
+from assessments.scanning import MAX_SCAN_FAILURES, RED_FLAG_RULES, scan_patients, unscanned_patient_ids
 from assessments.tasks import evaluate_enrolled, sweep_unscanned
 from programs.models import Phase
 from tests.assessments.factories import AlertFactory
@@ -469,8 +469,11 @@ def failing_for(monkeypatch: pytest.MonkeyPatch) -> Any:
 
         return flaky
 
-    # R-03's judge crashes for these patients; the red flags (R-01, R-02) keep their own judges.
-    judges = tuple((rule_id, crashing(judge) if rule_id == "R-03" else judge) for rule_id, judge in engine._JUDGES)
+    # Every judge but the red flags' (R-01, R-02) crashes for these patients. A rule is only judged where the
+    # screen lets it through, so the tests give these patients something a rule reads (neck tension: R-05).
+    judges = tuple(
+        (rule_id, judge if rule_id in RED_FLAG_RULES else crashing(judge)) for rule_id, judge in engine._JUDGES
+    )
     monkeypatch.setattr(engine, "_JUDGES", judges)
 
     def fail(patient: Any) -> None:
@@ -479,11 +482,14 @@ def failing_for(monkeypatch: pytest.MonkeyPatch) -> Any:
     return fail
 
 
+NECK_TENSION = {"neck_symptoms": "tension", "neck_level": 2}
+
+
 def test_a_failing_patient_is_counted_and_the_others_are_still_scanned(
     world: Any, failing_for: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     broken, fine = enrolled_patient(world.therapist), enrolled_patient(world.therapist)
-    broken_entry = submit_session(broken, 1, safety_screen=["saddle_numbness"])
+    broken_entry = submit_session(broken, 1, safety_screen=["saddle_numbness"], **NECK_TENSION)
     fine_entry = submit_session(fine, 1, safety_screen=["saddle_numbness"])
     failing_for(broken)
 
@@ -503,11 +509,30 @@ def test_a_failing_patient_is_counted_and_the_others_are_still_scanned(
     assert broken.first_name not in caplog.text
 
 
+def test_a_failing_rule_screen_is_logged_and_every_rule_is_judged_instead(
+    world: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    patient = enrolled_patient(world.therapist)
+    submit_session(patient, 2, **STIFFER)
+    submit_session(patient, 1, **STIFFER)
+
+    def broken(*args: Any) -> bool:
+        raise RuntimeError("screen crashed")
+
+    monkeypatch.setattr(screening, "_r05", broken)
+    with caplog.at_level(logging.ERROR, logger="assessments.scanning"):
+        report = scan(patient)
+
+    assert report.failed == []
+    assert rules_raised(patient) == ["R-03"]
+    assert f"rule screen failed for patient id={patient.pk}" in caplog.text
+
+
 def test_unscanned_patient_ids_leaves_out_entries_given_up_on_and_fresh_ones(
     world: Any, failing_for: Any, clock: Any
 ) -> None:
     broken, waiting, fresh = (enrolled_patient(world.therapist) for _ in range(3))
-    submit_session(broken, 1)
+    submit_session(broken, 1, **NECK_TENSION)
     submit_session(waiting, 1)
     failing_for(broken)
     for _ in range(MAX_SCAN_FAILURES - 1):
