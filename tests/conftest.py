@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.test.utils import override_settings
 
 from patients.models import Clinic, Patient, Therapist
 from programs.builtin import ensure_built_in_programs
@@ -50,6 +54,26 @@ def require_redis(settings: Any) -> str:
     except redis.RedisError as exc:
         skip_or_fail(f"Redis at {url} is not reachable: {exc}")
     return url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_per_worker() -> Iterator[None]:
+    """Under pytest-xdist, each worker its own Redis database: every test clears the cache (FLUSHDB), which
+    would otherwise wipe the throttle counts another worker's test is in the middle of.
+
+    Worker gwN takes database 15 - N, counting down from the last of Redis's 16, away from the low numbers
+    the broker and the cache are given (.ci/run: 0 and 1).
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    location = str(settings.CACHES["default"].get("LOCATION", ""))
+    if not worker.startswith("gw") or not location.startswith("redis"):
+        yield
+        return
+    parts = urlsplit(location)
+    caches = {**settings.CACHES}
+    caches["default"] = {**caches["default"], "LOCATION": urlunsplit(parts._replace(path=f"/{15 - int(worker[2:])}"))}
+    with override_settings(CACHES=caches):
+        yield
 
 
 @pytest.fixture(autouse=True)
