@@ -96,7 +96,7 @@ def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> Sca
             scanned[OutcomeScore] += window.unscanned_score_ids
     for model, ids in scanned.items():
         if ids:
-            model.objects.filter(pk__in=ids, scanned_at__isnull=True).update(scanned_at=now)
+            model.objects.filter(pk__any_of=ids, scanned_at__isnull=True).update(scanned_at=now)
     return report
 
 
