@@ -13,11 +13,12 @@ from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
 from functools import cached_property, reduce
 from operator import or_
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Max, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from assessments import questionnaires as q
@@ -55,6 +56,28 @@ FIRING_RULES = ("R-01", "R-03", "R-04", "R-05", "R-06", "R-12")
 STABLE_REVIEW_LOOKBACK = timedelta(days=365 + 31)
 # The longest window a clinic's thresholds can make the scan read (a window of days is at most a year).
 MAX_REACH = LATE_DIARY + timedelta(days=365)
+
+
+# Entries are read as named rows of every column, not model instances: a scan reads tens of thousands of them
+# a batch and only ever reads their values (building a model instance costs more than reading its row).
+ENTRY_COLUMNS: Final = ("pk", *(f.attname for f in Entry._meta.concrete_fields if not f.primary_key))
+
+
+class EntryRow(Protocol):
+    """One entry as a window holds it: a named row of ``ENTRY_COLUMNS`` (the answers by their field names)."""
+
+    @property
+    def pk(self) -> int: ...
+    @property
+    def patient_id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def submitted_at(self) -> datetime: ...
+    @property
+    def scanned_at(self) -> datetime | None: ...
 
 
 def lookback(params: Any) -> timedelta:
@@ -127,7 +150,7 @@ class PatientWindow:
     today: date
     now: datetime
     since: datetime
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[EntryRow] = field(default_factory=list)
     reports: list[RedFlagReport] = field(default_factory=list)
     scores: list[OutcomeScore] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
@@ -349,7 +372,7 @@ def load_windows(
             last_progression=progressions.get(patient.pk),
         )
     oldest = min(w.since for w in windows.values())
-    # Alerts before entries: a resolution decides which entries a flat window reads (``FLAT_ENTRIES``).
+    # Alerts before entries: a resolution decides which entries a flat window reads (``FLAT_ENTRY_IDS``).
     recent = now - timedelta(days=60)
     alert_filter = ~Q(status__in=Alert.CLOSED) | Q(resolved_at__gte=min(recent, oldest)) | Q(cleared_at__gte=recent)
     for alert in Alert.objects.filter(alert_filter, patient_id__in=ids):
@@ -391,7 +414,7 @@ def load_windows(
 #   entries of that many days and one more either side, and the last session and weekly before them (the value
 #   before the fall).
 # Reading more than this changes nothing: the rules read what they need of what they are given.
-FLAT_ENTRIES = """
+FLAT_ENTRY_IDS = """
 WITH v(pid, since, recent, phase, ks, bs, bw, span, reach, fall, resolved) AS (VALUES {values}),
 p AS (
     -- An entry left unscanned for a while (the scanner was down) is judged as of its own date: reach back from it.
@@ -456,13 +479,12 @@ ids AS (
          AND occurred_at < f.occurred_at - p.fall ORDER BY occurred_at DESC, id DESC LIMIT 1)
     ) y
 )
-SELECT e.* FROM assessments_entry e JOIN p ON p.pid = e.patient_id
+SELECT e.id FROM assessments_entry e JOIN p ON p.pid = e.patient_id
 WHERE e.id IN (SELECT id FROM ids) AND e.occurred_at >= p.since
-ORDER BY e.occurred_at, e.id
 """
 
 
-# A window this much longer than the reach of the thresholds is read flat (``FLAT_ENTRIES``); a shorter one whole,
+# A window this much longer than the reach of the thresholds is read flat (``FLAT_ENTRY_IDS``); a shorter one whole,
 # in the plain query (the flat one costs more to run than those few weeks of entries do to read).
 FLAT_FROM = timedelta(days=28)
 _FLAT_ROW = (
@@ -471,10 +493,10 @@ _FLAT_ROW = (
 )
 
 
-def _entries(windows: dict[int, PatientWindow], rulesets: ClinicRulesets, *, whole: bool) -> Iterable[Entry]:
-    """Every patient's entries in one query, in time order, every column (Django builds each row in one call).
+def _entries(windows: dict[int, PatientWindow], rulesets: ClinicRulesets, *, whole: bool) -> Iterable[EntryRow]:
+    """Every patient's entries in one query, in time order, as rows of every column (``ENTRY_COLUMNS``).
 
-    On PostgreSQL, for v2 thresholds, what the rules read and no more (``FLAT_ENTRIES``), so that a patient's cost
+    On PostgreSQL, for v2 thresholds, what the rules read and no more (``FLAT_ENTRY_IDS``), so that a patient's cost
     does not grow with the length of the phase; otherwise (and for the replay, ``whole``) every entry since the
     window's start, one condition per distinct start.
     """
@@ -489,23 +511,22 @@ def _entries(windows: dict[int, PatientWindow], rulesets: ClinicRulesets, *, who
     for pid, w in windows.items():
         if pid not in flat:
             by_start.setdefault(w.since, []).append(pid)
-    rows: list[Entry] = []
-    if by_start:
-        window_filter = reduce(or_, (Q(patient_id__in=pids, occurred_at__gte=at) for at, pids in by_start.items()))
-        rows += Entry.objects.filter(window_filter).order_by("occurred_at", "id")
+    if not windows:
+        return []
+    window_filter = reduce(or_, (Q(patient_id__in=pids, occurred_at__gte=at) for at, pids in by_start.items()), Q())
     if flat:
         values, params = [], []
         for w in flat.values():
             values.append(_FLAT_ROW)
             params += _flat_params(w, rulesets.of(w.patient.clinic_id).params)
-        rows += Entry.objects.raw(FLAT_ENTRIES.replace("{values}", ", ".join(values)), params)
-    if by_start and flat:
-        rows.sort(key=lambda e: (e.occurred_at, e.pk))
-    return rows
+        flat_ids = RawSQL(FLAT_ENTRY_IDS.replace("{values}", ", ".join(values)), params)  # noqa: S611
+        window_filter = Q(pk__in=flat_ids) | window_filter if by_start else Q(pk__in=flat_ids)
+    rows = Entry.objects.filter(window_filter).order_by("occurred_at", "id").values_list(*ENTRY_COLUMNS, named=True)
+    return list(rows)
 
 
 def _flat_params(w: PatientWindow, params: rules.Params) -> list[Any]:
-    """One patient's row of ``FLAT_ENTRIES``: the instants that bound what the rules read, and the counts."""
+    """One patient's row of ``FLAT_ENTRY_IDS``: the instants that bound what the rules read, and the counts."""
 
     def midnight(day: date) -> datetime:
         return datetime.combine(day, datetime.min.time(), tzinfo=w.tz)

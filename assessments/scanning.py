@@ -264,14 +264,15 @@ def _clear_r11(window: PatientWindow, now: datetime, report: ScanReport) -> None
     if alert is None:
         return
     newest = max(window.entries, key=lambda e: (e.submitted_at, e.pk), default=None)
+    newest_id = newest.pk if newest is not None else None
     changed = (
         Alert.objects.filter(pk=alert.pk)
         .exclude(status__in=Alert.CLOSED)
-        .update(status=Alert.Status.CLEARED, cleared_at=now, cleared_by_entry=newest, updated_at=now)
+        .update(status=Alert.Status.CLEARED, cleared_at=now, cleared_by_entry_id=newest_id, updated_at=now)
     )
     if changed:
         alert.status, alert.cleared_at = Alert.Status.CLEARED, now
-        alert.cleared_by_entry = newest
+        alert.cleared_by_entry_id = newest_id
         report.cleared += 1
 
 
