@@ -30,6 +30,22 @@ EVIDENCE: Final = "evidence"
 ESCALATED: Final = "escalated"
 FAILED_RULES: Final = -1
 
+# What ``_attach`` changes on an alert (``severity_rank`` follows ``severity`` in ``Alert.save``).
+ATTACHED_FIELDS: Final = (
+    "evidence",
+    "criteria",
+    "values",
+    "rationale",
+    "reported_late",
+    "severity",
+    "severity_rank",
+    "last_evidence_at",
+    "escalations",
+    "escalated_at",
+    "status",
+    "updated_at",
+)
+
 # Entries whose patient failed this many scans are left for a person to look at (admin, /health/).
 MAX_SCAN_FAILURES = 5
 
@@ -211,7 +227,7 @@ class _Touched:
 
     def save_held(self) -> None:
         for alert in self.changed.values():
-            alert.save()
+            alert.save(update_fields=ATTACHED_FIELDS)
         self.changed.clear()
 
     def note(self, alert: Alert, *, created: bool) -> None:
