@@ -511,18 +511,21 @@ def _entries(windows: dict[int, PatientWindow], rulesets: ClinicRulesets, *, who
     for pid, w in windows.items():
         if pid not in flat:
             by_start.setdefault(w.since, []).append(pid)
-    if not windows:
-        return []
-    window_filter = reduce(or_, (Q(patient_id__in=pids, occurred_at__gte=at) for at, pids in by_start.items()), Q())
+    rows: list[EntryRow] = []
+    ordered = Entry.objects.order_by("occurred_at", "id")
+    if by_start:
+        window_filter = reduce(or_, (Q(patient_id__in=pids, occurred_at__gte=at) for at, pids in by_start.items()))
+        rows += ordered.filter(window_filter).values_list(*ENTRY_COLUMNS, named=True)
     if flat:
         values, params = [], []
         for w in flat.values():
             values.append(_FLAT_ROW)
             params += _flat_params(w, rulesets.of(w.patient.clinic_id).params)
         flat_ids = RawSQL(FLAT_ENTRY_IDS.replace("{values}", ", ".join(values)), params)  # noqa: S611
-        window_filter = Q(pk__in=flat_ids) | window_filter if by_start else Q(pk__in=flat_ids)
-    rows = Entry.objects.filter(window_filter).order_by("occurred_at", "id").values_list(*ENTRY_COLUMNS, named=True)
-    return list(rows)
+        rows += ordered.filter(pk__in=flat_ids).values_list(*ENTRY_COLUMNS, named=True)
+    if by_start and flat:
+        rows.sort(key=lambda e: (e.occurred_at, e.pk))
+    return rows
 
 
 def _flat_params(w: PatientWindow, params: rules.Params) -> list[Any]:
