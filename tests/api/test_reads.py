@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 import time_machine
+from django.core.serializers.json import DjangoJSONEncoder
+from rest_framework.serializers import ModelSerializer, Serializer
 from rest_framework.test import APIClient
 
 from assessments.models import Entry
+from assessments.serializers import ENTRY_OUTPUT_SERIALIZERS
 from patients.models import Patient
 from programs.services import prescription_reset
 from tests.api.factories import build_entry, make_entry
@@ -439,3 +443,44 @@ def test_trends_use_a_fixed_small_number_of_queries(
             with django_assert_num_queries(2):
                 body = trends(patient_api, days=days)
             assert body["series"]
+
+
+def test_entries_are_written_out_exactly_as_drf_would(world: Any, patient_api: APIClient) -> None:
+    """The entry output reads fields by attribute (``ReadByAttribute``); DRF's own generic path is the reference."""
+    entries = [
+        make_entry(patient=world.patient, occurred_at=at("2026-05-01 10:00")),
+        make_entry(
+            patient=world.patient,
+            occurred_at=at("2026-05-02 10:00"),
+            neck_symptoms="pain",
+            neck_level=6,
+            thigh_symptoms="left",
+            thigh_level=4,
+            thigh_stretch_response="worse",
+            thigh_below_knee=True,
+            thigh_nerve_qualities=["pins_needles", "numbness"],
+            safety_screen=["saddle_numbness"],
+            safety_screen_unchanged=["saddle_numbness"],
+            note="Felt it on the stairs.",
+        ),
+        make_entry(patient=world.patient, weekly=True, occurred_at=at("2026-05-03 10:00")),
+        make_entry(
+            patient=world.patient,
+            weekly=True,
+            occurred_at=at("2026-05-04 10:00"),
+            morning_stiffness_duration="60_120",
+            stiffness_eases_with_movement=True,
+            systemic_flags=["fall_or_injury"],
+            peg_score=None,  # an older row without its stored score: computed from the items
+        ),
+    ]
+    listed = {item["id"]: item for item in patient_api.get(ASSESSMENTS, {"page_size": 10}).json()["results"]}
+    for entry in entries:
+        writer = ENTRY_OUTPUT_SERIALIZERS[entry.kind]()
+        reference = dict(ModelSerializer.to_representation(writer, entry))
+        answers = writer.fields["answers"]
+        reference["answers"] = dict(Serializer.to_representation(answers, entry))
+        if "scores" in writer.fields:
+            reference["scores"] = dict(Serializer.to_representation(writer.fields["scores"], entry))
+        assert listed[entry.pk] == json.loads(json.dumps(reference, cls=DjangoJSONEncoder))
+        assert patient_api.get(f"{ASSESSMENTS}{entry.pk}/").json() == listed[entry.pk]
