@@ -8,9 +8,11 @@ catalog at /portal/jsi18n/. docs/portal.md describes the screens, their API call
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -40,7 +42,22 @@ def _asset_urls() -> list[str]:
 
 
 def _assets_version() -> str:
-    """A digest of the app's files: a new release gets a new cache, and the old one is dropped."""
+    """A digest of the app's files: a new release gets a new cache, and the old one is dropped.
+
+    Read once per process (the files change only with a release, which restarts it); with DEBUG on, at every
+    request, so that an edited file reaches the developer's service worker.
+    """
+    if settings.DEBUG:
+        return _digest_assets()
+    return _released_assets_version()
+
+
+@functools.cache
+def _released_assets_version() -> str:
+    return _digest_assets()
+
+
+def _digest_assets() -> str:
     digest = hashlib.sha256()
     for name in PORTAL_ASSETS:
         found = finders.find(name)
