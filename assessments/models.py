@@ -416,8 +416,12 @@ class Alert(models.Model):
         return f"{self.rule_id} {self.title} ({self.get_severity_display()})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.severity_rank = SEVERITY_RANK.get(self.severity, 2)  # type: ignore[call-overload]
+        self.rank()
         super().save(*args, **kwargs)
+
+    def rank(self) -> None:
+        """Set ``severity_rank`` from ``severity`` (``save`` does; a ``bulk_create`` must call it first)."""
+        self.severity_rank = SEVERITY_RANK.get(self.severity, 2)  # type: ignore[call-overload]
 
     def criteria_described(self) -> list[dict[str, str]]:
         """The criteria met, each with its text from the rule catalog of the version it was judged with."""

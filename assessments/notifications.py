@@ -54,25 +54,42 @@ def _write(
     *, key: str, clinic: Clinic, to: str, subject: str, context: dict[str, Any], template: str
 ) -> OutgoingEmail | None:
     """Write one outbox row from the templates; None when the key exists already (queued before)."""
+    return _insert(_rendered(key=key, clinic=clinic, to=to, subject=subject, context=context, template=template))
+
+
+def _rendered(
+    *, key: str, clinic: Clinic, to: str, subject: str, context: dict[str, Any], template: str
+) -> OutgoingEmail:
+    """An outbox row from the templates, not saved."""
     text = render_to_string(f"assessments/email/{template}.txt", context)
     html = render_to_string(f"assessments/email/{template}.html", context)
-    return _create(key=key, clinic=clinic, to=to, subject=subject, text=text, html=html)
+    return _unsaved(key=key, clinic=clinic, to=to, subject=subject, text=text, html=html)
+
+
+def _unsaved(*, key: str, clinic: Clinic, to: str, subject: str, text: str, html: str) -> OutgoingEmail:
+    return OutgoingEmail(
+        key=key,
+        clinic=clinic,
+        to=to,
+        subject=subject[:200],
+        body_text=text,
+        body_html=html,
+        next_attempt_at=timezone.now(),
+    )
+
+
+def _insert(email: OutgoingEmail) -> OutgoingEmail | None:
+    """Save a new outbox row; None when its key exists already (queued before)."""
+    try:
+        with transaction.atomic():
+            email.save(force_insert=True)
+    except IntegrityError:
+        return None
+    return email
 
 
 def _create(*, key: str, clinic: Clinic, to: str, subject: str, text: str, html: str) -> OutgoingEmail | None:
-    try:
-        with transaction.atomic():
-            return OutgoingEmail.objects.create(
-                key=key,
-                clinic=clinic,
-                to=to,
-                subject=subject[:200],
-                body_text=text,
-                body_html=html,
-                next_attempt_at=timezone.now(),
-            )
-    except IntegrityError:
-        return None
+    return _insert(_unsaved(key=key, clinic=clinic, to=to, subject=subject, text=text, html=html))
 
 
 def queue_email(*, key: str, clinic: Clinic, to: str, subject: str, text: str, html: str = "") -> OutgoingEmail | None:
@@ -87,6 +104,11 @@ def queue_email(*, key: str, clinic: Clinic, to: str, subject: str, text: str, h
 
 def queue_alert_email(*, alert: Alert, patient: Patient, escalation: bool = False) -> OutgoingEmail | None:
     """The immediate email of an alert to its therapist, once per alert (key ``alert:<id>:immediate``)."""
+    return _insert(alert_email(alert=alert, patient=patient, escalation=escalation))
+
+
+def alert_email(*, alert: Alert, patient: Patient, escalation: bool = False) -> OutgoingEmail:
+    """The immediate email of a saved alert, rendered and not saved (a scan writes a batch's emails at once)."""
     # The patient's current therapist (read with the patient by the scan's load_windows, user included).
     therapist = patient.therapist
     subject = f"[{patient.clinic.name}] {alert.get_severity_display().upper()}: {alert.title}"
@@ -95,7 +117,7 @@ def queue_alert_email(*, alert: Alert, patient: Patient, escalation: bool = Fals
         # Each escalation is told as a new alert of that severity would be (RULES.md "Escalation").
         subject += " (escalated)"
         key = f"alert:{alert.pk}:escalation:{alert.escalations}"
-    return _write(
+    return _rendered(
         key=key,
         clinic=patient.clinic,
         to=therapist.user.email,

@@ -3,6 +3,11 @@
 Re-running a scan, a retried task or two workers racing on one patient never create a duplicate alert:
 the alert key (patient, rule, qualifier) is unique among unresolved alerts in the database, and a
 scan that loses the race attaches its evidence to the winner's alert instead.
+
+A patient without an open alert is judged without writing anything, and the new alerts and emails of every such
+patient of the batch are written at once, in one transaction (``_write_judged``). Should that write fail (another
+worker raised one of these alerts meanwhile, or any database error), it is rolled back whole and those patients
+are scanned again one by one, each in its own transaction, joining what the other worker raised.
 """
 
 from __future__ import annotations
@@ -12,14 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Final
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from assessments import rules
 from assessments.loader import ActiveRuleset, ClinicRulesets, PatientWindow, load_windows
-from assessments.models import SEVERITY_RANK, Alert, Entry, RedFlagReport, Severity
-from assessments.notifications import queue_alert_email, wants_immediate_email
+from assessments.models import SEVERITY_RANK, Alert, Entry, OutgoingEmail, RedFlagReport, Severity
+from assessments.notifications import alert_email, queue_alert_email, wants_immediate_email
 from programs.models import OutcomeScore
 
 logger = logging.getLogger(__name__)
@@ -79,8 +84,9 @@ def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> Sca
     """Evaluate the rules for each patient of the batch and mark the entries read as scanned.
 
     Reads take a fixed number of queries for the whole batch; writes happen only for findings that
-    are new or bring new evidence. Each patient is its own transaction: one failing patient is
-    counted (``scan_failures`` on its entries) and does not hold back the others.
+    are new or bring new evidence. A patient with an open alert is its own transaction; the others are judged
+    without writing, and their new alerts and emails are written together (see the module's docstring). One
+    failing patient is counted (``scan_failures`` on its entries) and does not hold back the others.
 
     Nothing is published from here: the report names the emails written to the outbox (``emails``) and the
     R-11 judgments to schedule (``r11_due``), and the task that ran the scan publishes them.
@@ -89,15 +95,20 @@ def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> Sca
     rulesets = ClinicRulesets()  # each patient is judged with their clinic's active ruleset
     report = ScanReport()
     windows = load_windows(patient_ids, now=now, rulesets=rulesets)
-    scanned: dict[type[Any], list[int]] = {Entry: [], RedFlagReport: [], OutcomeScore: []}
+    # Writing a batch at once needs the new rows' ids back from one INSERT (PostgreSQL, SQLite 3.35+).
+    at_once = connection.features.can_return_rows_from_bulk_insert
+    outcomes: list[tuple[PatientWindow, ScanReport]] = []
+    unwritten: list[_Judged] = []
     for window in windows:
+        active = rulesets.of(window.patient.clinic_id)
+        if at_once and not window.unresolved_alerts():
+            unwritten.append(_judge_unwritten(window, active, now))
+        else:
+            outcomes.append((window, _scan_in_transaction(window, active, now)))
+    outcomes += _write_judged(unwritten, rulesets, now)
+    scanned: dict[type[Any], list[int]] = {Entry: [], RedFlagReport: [], OutcomeScore: []}
+    for window, patient_report in outcomes:
         report.patients += 1
-        try:
-            with transaction.atomic():
-                patient_report = _scan_one(window, rulesets.of(window.patient.clinic_id), now)
-        except Exception:
-            logger.exception("scan failed for patient id=%s", window.patient.pk)
-            patient_report = ScanReport(failed=[window.patient.pk])
         if patient_report.failed:
             patient_report.failed = [window.patient.pk]
         report.merge(patient_report)
@@ -116,9 +127,26 @@ def scan_patients(patient_ids: list[int], *, now: datetime | None = None) -> Sca
     return report
 
 
+def _scan_in_transaction(window: PatientWindow, active: ActiveRuleset, now: datetime) -> ScanReport:
+    """Judge one patient and write what it finds in the patient's own transaction."""
+    try:
+        with transaction.atomic():
+            return _scan_one(window, active, now)
+    except Exception:
+        logger.exception("scan failed for patient id=%s", window.patient.pk)
+        return ScanReport(failed=[window.patient.pk])
+
+
 def _scan_one(window: PatientWindow, active: ActiveRuleset, now: datetime) -> ScanReport:
     report = ScanReport()
     touched = _Touched()
+    _judge(window, active, now, report, touched)
+    touched.save_held()
+    _notify(window, touched, report)
+    return report
+
+
+def _judge(window: PatientWindow, active: ActiveRuleset, now: datetime, report: ScanReport, touched: _Touched) -> None:
     if active.version == 1:
         # v1 judged every rule as of the scan's day.
         _apply(
@@ -126,9 +154,82 @@ def _scan_one(window: PatientWindow, active: ActiveRuleset, now: datetime) -> Sc
         )
     else:
         _judge_v2(window, active, now, report, touched)
-    touched.save_held()
-    _notify(window, touched, report)
-    return report
+
+
+@dataclass
+class _Judged:
+    """A patient judged without writing: its new alerts, in their final state, wait for ``_write_judged``."""
+
+    window: PatientWindow
+    report: ScanReport
+    touched: _Touched
+    alerts_before: list[Alert]  # the window's alerts as loaded, for judging the patient again
+
+
+def _judge_unwritten(window: PatientWindow, active: ActiveRuleset, now: datetime) -> _Judged:
+    """Judge a patient without an open alert: every finding is a new alert (or joins one raised in this scan),
+    so nothing needs to be read, locked or written until the batch's single write."""
+    before = list(window.alerts)
+    touched = _Touched(unwritten=True)
+    report = ScanReport()
+    try:
+        _judge(window, active, now, report, touched)
+    except Exception:
+        logger.exception("scan failed for patient id=%s", window.patient.pk)
+        window.alerts = before
+        return _Judged(window, ScanReport(failed=[window.patient.pk]), _Touched(unwritten=True), before)
+    return _Judged(window, report, touched, before)
+
+
+def _write_judged(
+    judged: list[_Judged], rulesets: ClinicRulesets, now: datetime
+) -> list[tuple[PatientWindow, ScanReport]]:
+    """Write the new alerts of the patients judged without writing, and their emails, in one transaction.
+
+    If it fails, nothing of it stays: the patients are then scanned again each in their own transaction, the
+    path that joins an alert another worker raised meanwhile (the unique index of unresolved alerts refused it).
+    """
+    done = [(j.window, j.report) for j in judged if not j.touched.alerts]
+    pending = [j for j in judged if j.touched.alerts]
+    if not pending:
+        return done
+    try:
+        with transaction.atomic():
+            emails = _insert_judged(pending)
+    except DatabaseError:
+        logger.warning(
+            "writing a batch's new alerts at once failed (%d patients); scanning them one by one",
+            len(pending),
+            exc_info=True,
+        )
+        for j in pending:
+            j.window.alerts = j.alerts_before
+            done.append((j.window, _scan_in_transaction(j.window, rulesets.of(j.window.patient.clinic_id), now)))
+        return done
+    for j, email_ids in zip(pending, emails, strict=True):
+        j.report.emails += email_ids
+        done.append((j.window, j.report))
+    return done
+
+
+def _insert_judged(pending: list[_Judged]) -> list[list[int]]:
+    """INSERT the alerts, then their immediate emails (which name the alerts' ids): two statements in all."""
+    alerts = [alert for j in pending for alert, _created in j.touched.alerts.values()]
+    for alert in alerts:
+        alert.rank()
+    Alert.objects.bulk_create(alerts)
+    emails: list[list[OutgoingEmail]] = []
+    for j in pending:
+        patient = j.window.patient
+        emails.append(
+            [
+                alert_email(alert=alert, patient=patient, escalation=not created)
+                for alert, created in j.touched.alerts.values()
+                if wants_immediate_email(alert, patient.clinic)
+            ]
+        )
+    OutgoingEmail.objects.bulk_create([email for mine in emails for email in mine])
+    return [[email.pk for email in mine] for mine in emails]
 
 
 def _judge_v2(
@@ -217,13 +318,15 @@ class _Touched:
 
     It also knows the alerts this patient's transaction holds (created, or locked by ``_attach``): their rows
     are ours until it commits, so later judgments of the same scan change them in memory, and ``save_held``
-    writes each once, in its final state, instead of a lock and an UPDATE per judgment.
+    writes each once, in its final state, instead of a lock and an UPDATE per judgment. ``unwritten``: the
+    patient is judged without writing (``_judge_unwritten``), its new alerts are not saved yet.
     """
 
-    def __init__(self) -> None:
-        self.alerts: dict[int, tuple[Alert, bool]] = {}  # pk -> (alert, created by this scan)
-        self.held: set[int] = set()
-        self.changed: dict[int, Alert] = {}
+    def __init__(self, *, unwritten: bool = False) -> None:
+        self.unwritten = unwritten
+        self.alerts: dict[object, tuple[Alert, bool]] = {}  # _ref -> (alert, created by this scan)
+        self.held: set[object] = set()
+        self.changed: dict[object, Alert] = {}
 
     def save_held(self) -> None:
         for alert in self.changed.values():
@@ -231,7 +334,13 @@ class _Touched:
         self.changed.clear()
 
     def note(self, alert: Alert, *, created: bool) -> None:
-        self.alerts[alert.pk] = (alert, created or self.alerts.get(alert.pk, (alert, False))[1])
+        ref = _ref(alert)
+        self.alerts[ref] = (alert, created or self.alerts.get(ref, (alert, False))[1])
+
+
+def _ref(alert: Alert) -> object:
+    """An alert's identity within a scan: its id, or the object itself while it is not saved."""
+    return alert.pk if alert.pk is not None else ("unsaved", id(alert))
 
 
 def _apply(
@@ -242,7 +351,10 @@ def _apply(
     for finding in findings:
         existing = window.unresolved_alerts().get(finding.key)
         if existing is None:
-            alert, created = _create_or_join(window, finding, active)
+            if touched.unwritten:
+                alert, created = _new_alert(window, finding, active), True
+            else:
+                alert, created = _create_or_join(window, finding, active)
             if not created:  # another worker's alert, joined: the later judgments of this scan reuse this object
                 window.alerts.append(alert)
         else:
@@ -251,7 +363,7 @@ def _apply(
             report.created += 1
             window.alerts.append(alert)
             touched.note(alert, created=True)
-            touched.held.add(alert.pk)
+            touched.held.add(_ref(alert))
             continue
         change = _attach(alert, finding, touched)
         if change is None:
@@ -277,7 +389,7 @@ def _notify(window: PatientWindow, touched: _Touched, report: ScanReport) -> Non
 def _clear_r11(window: PatientWindow, now: datetime, report: ScanReport) -> None:
     """Close an open R-11 alert whose condition no longer holds, with the entry that cleared it."""
     alert = window.unresolved_alerts().get((R11, ""))
-    if alert is None:
+    if alert is None or alert.pk is None:  # none open, or raised by this very scan and not written yet
         return
     newest = max(window.entries, key=lambda e: (e.submitted_at, e.pk), default=None)
     newest_id = newest.pk if newest is not None else None
@@ -306,7 +418,22 @@ def _evidence(finding: rules.Finding) -> list[dict[str, Any]]:
 
 
 def _create_or_join(window: PatientWindow, finding: rules.Finding, active: ActiveRuleset) -> tuple[Alert, bool]:
-    alert = Alert(
+    alert = _new_alert(window, finding, active)
+    try:
+        with transaction.atomic():
+            alert.save()
+    except IntegrityError:
+        # Another worker raised the same alert between our read and our insert: join it.
+        alert = Alert.objects.unresolved().get(
+            patient=window.patient, rule_id=finding.rule_id, qualifier=finding.qualifier
+        )
+        return alert, False
+    return alert, True
+
+
+def _new_alert(window: PatientWindow, finding: rules.Finding, active: ActiveRuleset) -> Alert:
+    """The alert of a finding, not saved."""
+    return Alert(
         patient=window.patient,
         therapist=window.patient.therapist,
         rule_id=finding.rule_id,
@@ -324,16 +451,6 @@ def _create_or_join(window: PatientWindow, finding: rules.Finding, active: Activ
         last_evidence_at=finding.latest_evidence_at,
         reported_late=getattr(finding, "reported_late", False),
     )
-    try:
-        with transaction.atomic():
-            alert.save()
-    except IntegrityError:
-        # Another worker raised the same alert between our read and our insert: join it.
-        alert = Alert.objects.unresolved().get(
-            patient=window.patient, rule_id=finding.rule_id, qualifier=finding.qualifier
-        )
-        return alert, False
-    return alert, True
 
 
 def _attach(alert: Alert, finding: rules.Finding, touched: _Touched) -> str | None:
@@ -343,17 +460,20 @@ def _attach(alert: Alert, finding: rules.Finding, touched: _Touched) -> str | No
     alert gained a criterion or a higher severity (RULES.md "Escalation": notified as a new alert would be).
     The change is written by ``touched.save_held()`` before the patient's transaction commits.
     """
-    current = touched.changed.get(alert.pk, alert)  # this scan's own changes, if any, are the row's state
+    ref = _ref(alert)
+    current = touched.changed.get(ref, alert)  # this scan's own changes, if any, are the row's state
     if current is not alert:
         alert.__dict__.update(current.__dict__)
     if not _news(alert, finding):
         return None
-    if alert.pk in touched.held:
+    if ref in touched.held:
         locked = alert  # created or locked earlier in this transaction: what memory holds is the row
+    elif touched.unwritten:
+        raise RuntimeError("a patient judged without writing has no saved alert to attach to")
     else:
         # Lock the row: a racing scan may be attaching to it too (a no-op lock on SQLite, which serialises writes).
         locked = Alert.objects.select_for_update().get(pk=alert.pk)
-        touched.held.add(alert.pk)
+        touched.held.add(ref)
     news = _news(locked, finding)
     if news is None:
         alert.__dict__.update(locked.__dict__)
@@ -379,7 +499,8 @@ def _attach(alert: Alert, finding: rules.Finding, touched: _Touched) -> str | No
             locked.status = Alert.Status.OPEN  # a worse picture needs a fresh look
     if locked is not alert:
         alert.__dict__.update(locked.__dict__)
-    touched.changed[alert.pk] = alert
+    if not touched.unwritten:  # an unsaved alert is inserted in its final state
+        touched.changed[ref] = alert
     return ESCALATED if escalated else EVIDENCE
 
 

@@ -327,7 +327,7 @@ def test_phase_review_does_not_fire_in_the_treatment_phase(world: Any) -> None:
 
 
 def test_a_scan_that_loses_the_race_to_another_worker_joins_its_alert(
-    world: Any, monkeypatch: pytest.MonkeyPatch
+    world: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     patient = enrolled_patient(world.therapist)
     submit_session(patient, 2, **STIFFER)
@@ -341,8 +341,11 @@ def test_a_scan_that_loses_the_race_to_another_worker_joins_its_alert(
         return windows
 
     monkeypatch.setattr(scanning, "load_windows", load_then_lose_the_race)
-    report = scan(patient)
+    with caplog.at_level(logging.WARNING, logger="assessments.scanning"):
+        report = scan(patient)
 
+    # The batch's write met the other worker's alert and was rolled back; the patient alone then joined it.
+    assert "writing a batch's new alerts at once failed (1 patients)" in caplog.text
     assert (report.findings, report.created, report.failed, report.emails) == (1, 0, [], [])
     assert rules_raised(patient) == ["R-03"]
     assert OutgoingEmail.objects.count() == 1
@@ -454,6 +457,91 @@ def test_an_alert_another_worker_raised_meanwhile_keeps_every_change_of_the_back
     alert = Alert.objects.get(patient=patient)  # one alert: joined, not duplicated
     assert report.created == 0
     assert evidence_ids(alert) == [e.pk for e in entries[:5]]  # every stiffer session, none lost
+
+
+def inserts(queries: CaptureQueriesContext, table: str) -> list[str]:
+    return [q for q in reads(queries) if q.startswith(f'INSERT INTO "{table}"')]
+
+
+def immediate_keys(*patients: Any) -> set[str]:
+    return {f"alert:{pk}:immediate" for pk in Alert.objects.filter(patient__in=patients).values_list("pk", flat=True)}
+
+
+def stiff_with_a_red_flag(patient: Any) -> None:
+    """R-03 (high) and R-01 (urgent): both emailed at once (the clinic emails high alerts immediately)."""
+    submit_session(patient, 2, **STIFFER)
+    submit_session(patient, 1, safety_screen=["saddle_numbness"], **STIFFER)
+
+
+def test_a_batch_writes_its_new_alerts_and_their_emails_in_one_insert_each_for_2_and_12_patients(
+    world: Any,
+) -> None:
+    assert world.clinic.email_high_immediately
+    counts = []
+    for size in (2, 12):  # 24 alerts: within what SQLite takes in one statement (999 parameters)
+        patients = [enrolled_patient(world.therapist) for _ in range(size)]
+        for patient in patients:
+            stiff_with_a_red_flag(patient)
+
+        with CaptureQueriesContext(connection) as queries:
+            report = scan(*patients)
+
+        assert (report.created, report.failed) == (2 * size, [])
+        assert all(rules_raised(patient) == ["R-01", "R-03"] for patient in patients)
+        emails = OutgoingEmail.objects.filter(pk__in=report.emails)
+        assert set(emails.values_list("key", flat=True)) == immediate_keys(*patients)
+        assert all(email.body_text and email.to == world.therapist.user.email for email in emails)
+        alerts = Alert.objects.filter(patient__in=patients)
+        assert {(a.severity, a.severity_rank) for a in alerts} == {("urgent", 0), ("high", 1)}
+        counts.append((len(inserts(queries, "assessments_alert")), len(inserts(queries, "assessments_outgoingemail"))))
+    assert counts == [(1, 1), (1, 1)]
+
+
+def test_a_patient_with_an_open_alert_is_written_in_its_own_transaction_beside_the_batch(world: Any) -> None:
+    known, new = enrolled_patient(world.therapist), enrolled_patient(world.therapist)
+    first = [submit_session(known, days_ago, **STIFFER) for days_ago in (3, 2)]
+    scan(known)
+    later = submit_session(known, 1, **STIFFER)
+    stiff_with_a_red_flag(new)
+
+    report = scan(known, new)
+
+    assert (report.created, report.updated, report.failed) == (2, 1, [])
+    assert evidence_ids(Alert.objects.get(patient=known)) == [e.pk for e in [*first, later]]
+    assert rules_raised(new) == ["R-01", "R-03"]
+    assert set(OutgoingEmail.objects.filter(pk__in=report.emails).values_list("key", flat=True)) == immediate_keys(new)
+    assert not Entry.objects.unscanned().exists()
+
+
+def test_a_batch_write_that_fails_leaves_nothing_and_each_patient_is_written_once_on_its_own(
+    world: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database refuses the batch's write after its alerts went in (here a lost connection to the outbox
+    table): the whole write is rolled back, and every patient is written again in its own transaction."""
+    from django.db import OperationalError
+
+    patients = [enrolled_patient(world.therapist) for _ in range(3)]
+    for patient in patients:
+        stiff_with_a_red_flag(patient)
+    real_bulk_create = OutgoingEmail.objects.bulk_create
+    calls = []
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        calls.append(len(args[0]))
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(OutgoingEmail.objects, "bulk_create", refuse)
+    with caplog.at_level(logging.WARNING, logger="assessments.scanning"):
+        report = scan(*patients)
+    monkeypatch.setattr(OutgoingEmail.objects, "bulk_create", real_bulk_create)
+
+    assert calls == [6]  # the batch's six emails were refused together
+    assert (report.created, report.failed) == (6, [])
+    assert all(rules_raised(patient) == ["R-01", "R-03"] for patient in patients)  # each alert once
+    assert sorted(OutgoingEmail.objects.values_list("pk", flat=True)) == sorted(report.emails)
+    assert set(OutgoingEmail.objects.values_list("key", flat=True)) == immediate_keys(*patients)
+    assert "writing a batch's new alerts at once failed (3 patients); scanning them one by one" in caplog.text
+    assert not Entry.objects.unscanned().exists()
 
 
 @pytest.fixture
