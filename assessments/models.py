@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from assessments import questionnaires as q
 from assessments.wording import AlertWords, describe_alert
+from clinic.fields import BulkJSONField
 from patients import access
 from patients.access import ClinicScopedQuerySet
 from patients.models import Patient
@@ -346,16 +347,16 @@ class Alert(models.Model):
     severity = models.CharField(max_length=8, choices=Severity.choices)
     severity_rank = models.PositiveSmallIntegerField(default=2, editable=False)
     status = models.CharField(max_length=14, choices=Status.choices, default=Status.OPEN)
-    criteria = models.JSONField(default=list)
-    values = models.JSONField(default=dict)
-    evidence = models.JSONField(default=list, help_text="Entries and the values that triggered.")
+    criteria = BulkJSONField(default=list)
+    values = BulkJSONField(default=dict)
+    evidence = BulkJSONField(default=list, help_text="Entries and the values that triggered.")
     rationale = models.TextField()
     ruleset = models.ForeignKey(
         RuleSet, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         help_text="The ruleset (built in or the clinic's copy) the alert was judged with.",
     )  # fmt: skip
     ruleset_version = models.PositiveIntegerField()
-    thresholds = models.JSONField(default=dict)
+    thresholds = BulkJSONField(default=dict)
     raised_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_evidence_at = models.DateTimeField(null=True, blank=True)

@@ -301,6 +301,10 @@ def main() -> None:
     ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
     batches = [ids[i : i + args.batch] for i in range(0, len(ids), args.batch)]
     entries = Entry.objects.count()
+    # As a worker process is before its first task (clinic.celery.warm_up, run at worker_init): the URLconf loaded.
+    from clinic.celery import warm_up
+
+    warm_up()
 
     processes = 1 if args.profile else args.processes
     # The baseline is measured around the scan (twice before, once after), so both meet the same machine.
