@@ -41,7 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy clinic patients programs assessments
+	$(BIN)/mypy clinic patients programs assessments bench
 
 ## python: the interpreter of $(VENV) (or the one that would create it)
 python:

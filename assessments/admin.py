@@ -362,6 +362,7 @@ class OutgoingEmailAdmin(ClinicScopedAdmin):
         "clinic",
         "to",
         "subject",
+        "alert",
         "body_text",
         "status",
         "attempts",

@@ -474,7 +474,13 @@ class OutgoingEmail(models.Model):
     clinic = models.ForeignKey("patients.Clinic", on_delete=models.CASCADE, related_name="+")
     to = models.EmailField()
     subject = models.CharField(max_length=200)
-    body_text = models.TextField()
+    # An alert's email names its alert and is written from it when first sent (assessments.outbox): a scan
+    # queues a batch's emails without rendering them. Once written, the body is kept, so a resend is the same.
+    alert = models.ForeignKey(
+        "Alert", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        help_text="The alert an immediate email tells of (its body is written when first sent).",
+    )  # fmt: skip
+    body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)

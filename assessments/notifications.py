@@ -108,7 +108,11 @@ def queue_alert_email(*, alert: Alert, patient: Patient, escalation: bool = Fals
 
 
 def alert_email(*, alert: Alert, patient: Patient, escalation: bool = False) -> OutgoingEmail:
-    """The immediate email of a saved alert, rendered and not saved (a scan writes a batch's emails at once)."""
+    """The immediate email of a saved alert, not saved (a scan writes a batch's emails at once).
+
+    Its subject and recipient are set now; its body is written from the alert when it is first sent
+    (``alert_email_bodies``), so that queuing an email renders nothing.
+    """
     # The patient's current therapist (read with the patient by the scan's load_windows, user included).
     therapist = patient.therapist
     subject = f"[{patient.clinic.name}] {alert.get_severity_display().upper()}: {alert.title}"
@@ -117,13 +121,18 @@ def alert_email(*, alert: Alert, patient: Patient, escalation: bool = False) -> 
         # Each escalation is told as a new alert of that severity would be (RULES.md "Escalation").
         subject += " (escalated)"
         key = f"alert:{alert.pk}:escalation:{alert.escalations}"
-    return _rendered(
-        key=key,
-        clinic=patient.clinic,
-        to=therapist.user.email,
-        subject=subject,
-        context=_alert_context(alert, patient),
-        template="alert",
+    email = _unsaved(key=key, clinic=patient.clinic, to=therapist.user.email, subject=subject, text="", html="")
+    email.alert = alert
+    return email
+
+
+def alert_email_bodies(alert_id: int) -> tuple[str, str]:
+    """The text and HTML bodies of an alert's email, written from the alert as it stands (one query)."""
+    alert = Alert.objects.select_related("patient__clinic").get(pk=alert_id)
+    context = _alert_context(alert, alert.patient)
+    return (
+        render_to_string("assessments/email/alert.txt", context),
+        render_to_string("assessments/email/alert.html", context),
     )
 
 

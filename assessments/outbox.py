@@ -5,6 +5,9 @@ within ``lease()`` of that moment: the SMTP exchange is cut at ``send_deadline()
 step is also bounded by EMAIL_TIMEOUT), which leaves the rest for marking the row. A row still ``sending``
 after its lease therefore belongs to a worker that died, possibly inside the SMTP exchange: the sweep puts it
 back once and it is resent with the same Message-ID, so the receiving side can tell the repeat.
+
+An alert's email is queued without a body (a scan queues hundreds at once): the first attempt writes it from the
+alert as it stands and stores it on the row, so a resend carries the same text.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from assessments.models import OutgoingEmail
+from assessments.notifications import alert_email_bodies
 
 logger = logging.getLogger(__name__)
 
@@ -96,14 +100,15 @@ def outbox_send(*, email_id: int, now: datetime | None = None) -> str:
     row = OutgoingEmail.objects.get(pk=email_id)
     # Only this claim may mark the row: after its lease the row may have been put back and claimed again.
     mine = OutgoingEmail.objects.filter(pk=row.pk, status=OutgoingEmail.Status.SENDING, claimed_at=now)
-    message = EmailMultiAlternatives(
-        subject=row.subject, body=row.body_text, to=[row.to], headers={"Message-ID": row.message_id}
-    )
-    if row.body_html:
-        message.attach_alternative(row.body_html, "text/html")
     backend = get_connection()  # EMAIL_TIMEOUT bounds each step with a hanging server, the deadline the whole
     deadline = _Deadline(backend, send_deadline())
     try:
+        _write_body(row, mine)
+        message = EmailMultiAlternatives(
+            subject=row.subject, body=row.body_text, to=[row.to], headers={"Message-ID": row.message_id}
+        )
+        if row.body_html:
+            message.attach_alternative(row.body_html, "text/html")
         with deadline, backend:
             backend.send_messages([message])
     except Exception as exc:
@@ -123,6 +128,14 @@ def outbox_send(*, email_id: int, now: datetime | None = None) -> str:
     if not mine.update(status=OutgoingEmail.Status.SENT, sent_at=timezone.now(), last_error=""):
         logger.error("email id=%s sent after its lease of %s had run out; it may be sent twice", row.pk, lease())
     return str(OutgoingEmail.Status.SENT)
+
+
+def _write_body(row: OutgoingEmail, mine: QuerySet[OutgoingEmail]) -> None:
+    """An alert's email is written from its alert on the first attempt and kept: every resend is the same."""
+    if row.alert_id is None or row.body_text:
+        return
+    row.body_text, row.body_html = alert_email_bodies(row.alert_id)
+    mine.update(body_text=row.body_text, body_html=row.body_html)
 
 
 @dataclass

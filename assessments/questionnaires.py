@@ -11,6 +11,7 @@ Pure Python, no Django: it is shared by the model, the API, the rules loader and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -693,16 +694,20 @@ def engine_values(kind: str, row: Any) -> dict[str, Any]:
     the engine's default for it. Reads only the declared answer columns of that questionnaire.
     """
     values: dict[str, Any] = {}
-    for f in fields_of(kind):
-        if f.engine is None:
-            continue
-        value = getattr(row, f.name)
+    for name, engine, default, is_list in _engine_columns(kind):
+        value = getattr(row, name)
         if value is None:
-            value = f.engine_default
-        elif f.type == LIST:
+            value = default
+        elif is_list:
             value = tuple(value)
-        values[f.engine] = value
+        values[engine] = value
     return values
+
+
+@functools.cache
+def _engine_columns(kind: str) -> tuple[tuple[str, str, Any, bool], ...]:
+    """What ``engine_values`` reads of each field the engine reads, looked up once: a scan converts every row."""
+    return tuple((f.name, f.engine, f.engine_default, f.type == LIST) for f in fields_of(kind) if f.engine is not None)
 
 
 RED_FLAG_FIELDS: Final = ("safety_screen", "safety_screen_unchanged", "systemic_flags")

@@ -204,7 +204,7 @@ def main() -> None:
                     sys.exit(f"gunicorn did not start; see {log}")
                 time.sleep(0.2)
         with tempfile.TemporaryDirectory() as tmp:
-            scripts = {
+            scripts: dict[str, tuple[str, str, list[str], list[dict[str, str]]]] = {
                 "POST project": (f"{base}/api/v1/assessments/", "POST", [json.dumps(body)],
                                  [{"Authorization": f"Token {t}", "Content-Type": "application/json"} for t in tokens]),
                 "POST bare": (f"{base}/bench/bare/entries/", "POST", bare_bodies,

@@ -183,7 +183,7 @@ def _noop_round_trips(count: int, interval: float, broker: str, timeout: float) 
     deadline = time.monotonic() + timeout
     while client.llen(key) < count and time.monotonic() < deadline:
         time.sleep(0.02)
-    rows = [row.decode().split() for row in client.lrange(key, 0, -1)]
+    rows = [(row.decode() if isinstance(row, bytes) else row).split() for row in client.lrange(key, 0, -1)]
     client.delete(key)
     return [float(ran) - float(published) for published, ran in rows]
 

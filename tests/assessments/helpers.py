@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from assessments import questionnaires as q
 from assessments.demo import QUIET_WEEKLY
-from assessments.models import Alert, Entry
+from assessments.models import Alert, Entry, OutgoingEmail
+from assessments.outbox import outbox_send
 from assessments.scanning import ScanReport, scan_patients
 from assessments.services import assessment_submit
 from patients.models import Patient, Therapist
@@ -79,3 +80,10 @@ def evidence_ids(alert: Alert) -> list[int]:
 
 def rules_raised(patient: Patient) -> list[str]:
     return sorted(Alert.objects.filter(patient=patient).values_list("rule_id", flat=True))
+
+
+def sent(email: OutgoingEmail) -> OutgoingEmail:
+    """The outbox row once sent: an alert's email is written from its alert when first sent."""
+    assert outbox_send(email_id=email.pk) == OutgoingEmail.Status.SENT
+    email.refresh_from_db()
+    return email

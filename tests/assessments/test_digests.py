@@ -110,7 +110,10 @@ def digest_day(world: Any, clock: Any) -> dict[str, Any]:
     Therapist.objects.filter(pk=world.therapist.pk).update(
         last_digest_at=at(dt.date(2026, 6, 16), 6), next_digest_at=at(dt.date(2026, 6, 17), 6)
     )
-    patients = [PatientFactory(therapist=world.therapist) for _ in range(5)]
+    # Names that cannot occur in a digest otherwise (a random "Jane" would be the therapist's own name).
+    names = [("Ottilie", "Quenby"), ("Bartholomew", "Ashdown"), ("Winifred", "Fairweather"), ("Cornelius", "Lockridge")]
+    names.append(("Philippa", "Tamsworth"))
+    patients = [PatientFactory(therapist=world.therapist, first_name=f, last_name=n) for f, n in names]
     clock.move_to(at(dt.date(2026, 6, 15), 10), tick=False)
     alerts = {
         "old_open": AlertFactory(patient=patients[0], rule_id="R-06"),

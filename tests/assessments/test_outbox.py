@@ -31,7 +31,7 @@ from assessments.models import Alert, OutgoingEmail
 from assessments.outbox import MAX_ATTEMPTS, STUCK_ERROR, lease, outbox_send, outbox_sweep, send_deadline
 from assessments.tasks import send_email, sweep_outbox
 from clinic.celery import app as celery_app
-from tests.assessments.helpers import NOW, enrolled_patient, scan, submit_session
+from tests.assessments.helpers import NOW, enrolled_patient, scan, sent, submit_session
 
 ROOT = Path(__file__).resolve().parents[2]
 STIFFER = {"stiffness_change": "stiffer"}
@@ -205,7 +205,7 @@ def private_patient(world: Any) -> Any:
 
 def test_the_alert_email_carries_the_minimum_information(world: Any, private_patient: Any) -> None:
     alert = raise_urgent(private_patient)
-    email = OutgoingEmail.objects.get()
+    email = sent(OutgoingEmail.objects.get())
 
     assert email.subject == f"[Riverside] URGENT: {rules.RULES['R-01'].title}"
     for body in (email.body_text, email.body_html):
@@ -224,7 +224,7 @@ def test_the_alert_email_never_names_the_patient_nor_quotes_their_note(world: An
     raise_high(private_patient)
     assert OutgoingEmail.objects.count() == 2
 
-    for email in OutgoingEmail.objects.all():
+    for email in map(sent, OutgoingEmail.objects.all()):
         for text in (email.subject, email.body_text, email.body_html):
             for private in ("Philippa", "Montgomery", "1979", "philippa.mv", "ZQX-4417", "Pettigrew", "bike"):
                 assert private not in text, (private, email.key)
@@ -313,6 +313,32 @@ def test_a_retried_row_is_sent_once_the_server_answers_again(
     row.refresh_from_db()
     assert (row.status, row.attempts, row.last_error) == (OutgoingEmail.Status.SENT, 2, "")
     assert [m.message()["Message-ID"] for m in mailoutbox] == [row.message_id]
+
+
+def test_an_alert_email_is_written_from_its_alert_on_the_first_attempt_and_resent_as_written(
+    world: Any, settings: Any, clock: Any, mailoutbox: Any
+) -> None:
+    alert = raise_urgent(enrolled_patient(world.therapist))
+    row = OutgoingEmail.objects.get()
+    assert (row.alert_id, row.body_text, row.body_html) == (alert.pk, "", "")  # queued: nothing rendered yet
+
+    settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
+    assert outbox_send(email_id=row.pk) == OutgoingEmail.Status.RETRY
+    row.refresh_from_db()
+    assert alert.rationale in row.body_text
+    assert row.body_html.lstrip().startswith("<!doctype html>")
+    written = (row.body_text, row.body_html)
+
+    # The alert changes before the resend: the therapist still gets the email as it was first written.
+    Alert.objects.filter(pk=alert.pk).update(rationale="Changed after the first attempt.")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    clock.shift(dt.timedelta(seconds=30))
+    assert sweep_outbox() == {"sent_or_tried": 1, "stuck": 0}
+
+    row.refresh_from_db()
+    assert (row.status, (row.body_text, row.body_html)) == (OutgoingEmail.Status.SENT, written)
+    [message] = mailoutbox
+    assert (message.body, message.alternatives[0][0]) == written
 
 
 def claimed(row: OutgoingEmail, at: dt.datetime, attempts: int = 1) -> None:
@@ -535,7 +561,7 @@ def test_the_admin_requeues_failed_emails_and_the_sweep_sends_them(world: Any, c
 
 def test_the_alert_email_gives_the_evidence_in_words_without_json_or_reprs(world: Any) -> None:
     alert = raise_high(enrolled_patient(world.therapist))
-    email = OutgoingEmail.objects.get(key=f"alert:{alert.pk}:immediate")
+    email = sent(OutgoingEmail.objects.get(key=f"alert:{alert.pk}:immediate"))
     words = alert.words()
 
     text = email.body_text

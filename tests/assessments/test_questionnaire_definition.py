@@ -533,4 +533,4 @@ def test_questionnaires_module_imports_nothing_from_django() -> None:
             imported.add(node.module.split(".")[0])
         elif isinstance(node, ast.Import):
             imported.update(alias.name.split(".")[0] for alias in node.names)
-    assert imported <= {"__future__", "collections", "dataclasses", "decimal", "typing"}, imported
+    assert imported <= {"__future__", "collections", "dataclasses", "decimal", "functools", "typing"}, imported

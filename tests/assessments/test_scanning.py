@@ -490,7 +490,11 @@ def test_a_batch_writes_its_new_alerts_and_their_emails_in_one_insert_each_for_2
         assert all(rules_raised(patient) == ["R-01", "R-03"] for patient in patients)
         emails = OutgoingEmail.objects.filter(pk__in=report.emails)
         assert set(emails.values_list("key", flat=True)) == immediate_keys(*patients)
-        assert all(email.body_text and email.to == world.therapist.user.email for email in emails)
+        # Queued naming their alerts, to the therapist; the bodies are written when sent.
+        assert {(e.to, e.body_text) for e in emails} == {(world.therapist.user.email, "")}
+        assert {e.alert_id for e in emails} == set(
+            Alert.objects.filter(patient__in=patients).values_list("pk", flat=True)
+        )
         alerts = Alert.objects.filter(patient__in=patients)
         assert {(a.severity, a.severity_rank) for a in alerts} == {("urgent", 0), ("high", 1)}
         counts.append((len(inserts(queries, "assessments_alert")), len(inserts(queries, "assessments_outgoingemail"))))

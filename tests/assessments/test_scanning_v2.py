@@ -21,7 +21,7 @@ from assessments.services import assessment_submit
 from assessments.wording import plain
 from programs.models import OutcomeScore, Phase
 from programs.services import outcome_score_record
-from tests.assessments.helpers import enrolled_patient, quiet_session, scan, submit_session, submit_weekly
+from tests.assessments.helpers import enrolled_patient, quiet_session, scan, sent, submit_session, submit_weekly
 
 NECK_TENSION = {"neck_symptoms": "tension", "neck_level": 3}
 PAIN_INTO_ARM = {"neck_symptoms": "pain_into_arm", "neck_level": 4}
@@ -103,7 +103,7 @@ def test_a_new_criterion_escalates_the_open_alert_and_emails_it_as_a_new_high_al
     alert.refresh_from_db()
     assert Alert.objects.filter(patient=patient, rule_id="R-05").count() == 1
     assert (alert.severity, alert.escalations) == ("high", 1)
-    email = OutgoingEmail.objects.get()
+    email = sent(OutgoingEmail.objects.get())
     assert email.key == f"alert:{alert.pk}:escalation:1"
     assert email.subject.endswith("(escalated)")
     assert "Escalated" in email.body_text
