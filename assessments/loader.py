@@ -461,13 +461,15 @@ ids AS (
         AND e.occurred_at >= n.newest - p.span AND e.occurred_at < p.recent
     UNION
     SELECT y.id FROM p
-    JOIN (
-        SELECT patient_id, occurred_at FROM assessments_entry
-        WHERE kind = 'weekly' AND jsonb_typeof(systemic_flags) = 'array' AND systemic_flags <> '[]'::jsonb
+    -- Per patient (an index probe each), not one pass over every weekly of the table joined to the batch after.
+    CROSS JOIN LATERAL (
+        SELECT occurred_at FROM assessments_entry
+        WHERE patient_id = p.pid AND kind = 'weekly' AND jsonb_typeof(systemic_flags) = 'array'
+            AND systemic_flags <> '[]'::jsonb
         UNION ALL
-        SELECT patient_id, occurred_at FROM assessments_redflagreport
-        WHERE jsonb_typeof(systemic_flags) = 'array' AND systemic_flags <> '[]'::jsonb
-    ) f ON f.patient_id = p.pid
+        SELECT occurred_at FROM assessments_redflagreport
+        WHERE patient_id = p.pid AND jsonb_typeof(systemic_flags) = 'array' AND systemic_flags <> '[]'::jsonb
+    ) f
     CROSS JOIN LATERAL (
         (SELECT id FROM assessments_entry WHERE patient_id = p.pid
          AND occurred_at BETWEEN f.occurred_at - p.fall AND f.occurred_at + p.fall)
