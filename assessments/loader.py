@@ -7,6 +7,7 @@ replay command all build their contexts here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
@@ -80,6 +81,7 @@ class EntryRow(Protocol):
     def scanned_at(self) -> datetime | None: ...
 
 
+@functools.lru_cache(maxsize=64)  # thresholds are frozen (hashable); a scan asks several times per patient
 def lookback(params: Any) -> timedelta:
     """How far before the judged day the rules judged with ``params`` read entries, a late diary included.
 

@@ -25,6 +25,7 @@ from assessments import rules
 from assessments.loader import ActiveRuleset, ClinicRulesets, PatientWindow, load_windows
 from assessments.models import SEVERITY_RANK, Alert, Entry, OutgoingEmail, RedFlagReport, Severity
 from assessments.notifications import alert_email, queue_alert_email, wants_immediate_email
+from clinic.db import insert_many
 from programs.models import OutcomeScore
 
 logger = logging.getLogger(__name__)
@@ -213,11 +214,11 @@ def _write_judged(
 
 
 def _insert_judged(pending: list[_Judged]) -> list[list[int]]:
-    """INSERT the alerts, then their immediate emails (which name the alerts' ids): two statements in all."""
+    """Write the alerts (their ids taken, then a COPY), then their immediate emails, which name the alerts' ids."""
     alerts = [alert for j in pending for alert, _created in j.touched.alerts.values()]
     for alert in alerts:
         alert.rank()
-    Alert.objects.bulk_create(alerts)
+    insert_many(alerts)
     emails: list[list[OutgoingEmail]] = []
     for j in pending:
         patient = j.window.patient
