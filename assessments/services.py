@@ -296,5 +296,6 @@ def _claimed_time(value: Any, now: datetime) -> datetime:
 
 
 def scan_request(*, patient_id: int) -> None:
-    """Ask a worker to scan the patient now. A broker that is down only delays it: the sweep finds the rows."""
-    publish(queues.SCAN_PATIENT, patient_id)
+    """Ask a worker to scan the patient, who just submitted, now (with any others whose submissions wait: a burst is
+    scanned in batches). A broker that is down only delays it: the sweep finds the rows."""
+    publish(queues.SCAN_PATIENT, patient_id, True)

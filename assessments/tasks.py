@@ -14,6 +14,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from assessments import queues
+from assessments.burst import scan_submitted
 from assessments.notifications import digest_due, digest_send, reminders_send
 from assessments.outbox import outbox_send, outbox_sweep
 from assessments.scanning import ScanReport, scan_patients, unscanned_patient_ids
@@ -28,11 +29,14 @@ SWEEP_DELAY = timedelta(seconds=30)
 
 
 def _scan(patient_ids: list[int]) -> ScanReport:
-    """Scan, then publish what the scan asks for: its emails at once, each R-11 once its burst is over.
+    return _published(scan_patients(patient_ids))
+
+
+def _published(report: ScanReport) -> ScanReport:
+    """Publish what a scan asks for: its emails at once, each R-11 once its burst is over.
 
     A message the broker refuses is not lost: the outbox sweep sends the email, the daily evaluation judges R-11.
     """
-    report = scan_patients(patient_ids)
     for email_id in report.emails:
         publish_now(queues.SEND_EMAIL, email_id)
     now = timezone.now()
@@ -42,9 +46,16 @@ def _scan(patient_ids: list[int]) -> ScanReport:
 
 
 @shared_task(name=queues.SCAN_PATIENT)
-def scan_patient(patient_id: int) -> dict[str, Any]:
-    report = _scan([patient_id])
-    return {"findings": report.findings, "created": report.created, "updated": report.updated}
+def scan_patient(patient_id: int, submitted: bool = False) -> dict[str, Any]:
+    """Scan one patient. After a submission (``submitted``), with the other patients whose new entries wait, in
+    one batch (``assessments.burst``); otherwise (R-11's due time, a phase change) the patient alone, always."""
+    report = _published(scan_submitted(patient_id, batch=BATCH) if submitted else scan_patients([patient_id]))
+    return {
+        "patients": report.patients,
+        "findings": report.findings,
+        "created": report.created,
+        "updated": report.updated,
+    }
 
 
 @shared_task(name=queues.SWEEP_UNSCANNED)

@@ -254,7 +254,8 @@ def test_scan_is_scheduled_once_on_commit(
     # Only the broker is replaced: the callback must hand the patient's id (not an instance) to the scan task.
     with mock.patch.object(celery_app, "send_task") as send_task:
         callbacks[0]()
-    send_task.assert_called_once_with("assessments.scan_patient", args=(world.patient.pk,), countdown=None)
+    # "submitted": a burst of submissions is scanned in batches (assessments.burst).
+    send_task.assert_called_once_with("assessments.scan_patient", args=(world.patient.pk, True), countdown=None)
 
 
 def test_rejected_entry_schedules_nothing(patient_api: APIClient, django_capture_on_commit_callbacks: Any) -> None:
