@@ -54,11 +54,26 @@ def is_staff_member(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and (user.is_superuser or staff_profile(user) is not None))
 
 
-def restrict(queryset: QS, user: Any, *, clinic: str, own: str | None = None) -> QS:
+def patient_profile(user: Any) -> Any | None:
+    """The patient a portal user is (``patients.models.Patient``), or None; cached on the user as ``staff_profile``.
+
+    The API's token authentication reads it with the user, so a patient's request asks nothing more here.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.patient
+    except ObjectDoesNotExist:
+        return None
+
+
+def restrict(queryset: QS, user: Any, *, clinic: str, own: str | None = None, own_patient: str | None = None) -> QS:
     """``queryset`` cut down to what ``user`` may see.
 
     ``clinic`` is the lookup of the row's clinic id (``"clinic_id"``, ``"patient__clinic_id"``, ``"pk"`` for a
     clinic itself); ``own`` the lookup of its patient's user id, or None when patients see none of these rows.
+    ``own_patient``, when given, is the lookup of the row's patient id: a patient's rows are then found by their
+    patient's id (an index of the row's table) instead of by a join to the patients.
     """
     if not getattr(user, "is_authenticated", False):
         return queryset.none()
@@ -69,6 +84,9 @@ def restrict(queryset: QS, user: Any, *, clinic: str, own: str | None = None) ->
         return queryset.filter(**{clinic: clinic_id})
     if own is None:
         return queryset.none()
+    if own_patient is not None:
+        patient = patient_profile(user)
+        return queryset.filter(**{own_patient: patient.pk}) if patient is not None else queryset.none()
     return queryset.filter(**{own: user.pk})
 
 
@@ -104,4 +122,4 @@ class ClinicScopedQuerySet(QuerySet[M]):
 
     def visible_to(self, user: Any) -> ClinicScopedQuerySet[M]:
         path = self.patient_path
-        return restrict(self, user, clinic=f"{path}__clinic_id", own=f"{path}__user_id")
+        return restrict(self, user, clinic=f"{path}__clinic_id", own=f"{path}__user_id", own_patient=f"{path}_id")

@@ -244,9 +244,15 @@ def test_history_query_count_does_not_grow_with_the_page(
     # 3. the page of entries (no further query per row)
     # 4. the audit of the read (one insert, committed on its own in production)
     for size in (10, 100):
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(4) as queries:
             response = patient_api.get(ASSESSMENTS, {"page_size": size})
         assert len(response.json()["results"]) == size
+        # The count and the page find the patient's entries by its id (entry_patient_occurred_idx), with no join to
+        # the patients: the token query has read who the patient is.
+        count, page = (q["sql"] for q in queries.captured_queries[1:3])
+        for sql in (count, page):
+            assert f'"assessments_entry"."patient_id" = {world.patient.pk}' in sql
+            assert "JOIN" not in sql
 
 
 # /assessments/due/ -------------------------------------------------------------------------------------------
