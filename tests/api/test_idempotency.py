@@ -148,6 +148,7 @@ def test_losing_the_race_on_the_unique_key_answers_the_winners_entry(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgres")  # two writers at once: SQLite locks the table instead of racing
 def test_two_concurrent_posts_with_one_key_store_one_entry(world: Any) -> None:
     key = str(uuid.uuid4())
     body = body_of()

@@ -251,13 +251,22 @@ def publishing_to(url: str, transport_options: dict[str, Any]) -> Iterator[None]
     options, so dropping the app's references is enough for the next publish to use the new broker.
     """
     conf = celery_app.conf
-    saved = {key: conf.get(key) for key in ("broker_write_url", "broker_transport_options")}
+    # The settings' CELERY_BROKER_TRANSPORT_OPTIONS (the app reads Django's settings with the CELERY namespace)
+    # wins over the plain key: both are set, or the filesystem broker keeps the folders of the settings' VAR_DIR.
+    keys = ("broker_write_url", "broker_transport_options", "CELERY_BROKER_TRANSPORT_OPTIONS")
+    saved = {key: conf.get(key) for key in keys}
 
     def _reset() -> None:
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
-    conf.update(broker_write_url=url, broker_transport_options=transport_options)
+    conf.update(
+        {
+            "broker_write_url": url,
+            "broker_transport_options": transport_options,
+            "CELERY_BROKER_TRANSPORT_OPTIONS": transport_options,
+        }
+    )
     _reset()
     try:
         yield
