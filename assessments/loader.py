@@ -8,6 +8,7 @@ replay command all build their contexts here.
 from __future__ import annotations
 
 import functools
+from collections import namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
@@ -18,8 +19,9 @@ from typing import Any, Final, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Max, Q
+from django.db.models import F, JSONField, Max, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import NullIf
 from django.utils import timezone
 
 from assessments import questionnaires as q
@@ -59,9 +61,28 @@ STABLE_REVIEW_LOOKBACK = timedelta(days=365 + 31)
 MAX_REACH = LATE_DIARY + timedelta(days=365)
 
 
-# Entries are read as named rows of every column, not model instances: a scan reads tens of thousands of them
-# a batch and only ever reads their values (building a model instance costs more than reading its row).
-ENTRY_COLUMNS: Final = ("pk", *(f.attname for f in Entry._meta.concrete_fields if not f.primary_key))
+# Entries are read as named rows, not model instances: a scan reads tens of thousands of them a batch and only
+# ever reads their values (building a model instance costs more than reading its row). A row holds what the scan
+# and the engine read (``q.engine_values``), not the note, the idempotency key or the derived scores.
+_ENGINE_READ: Final = {name for kind in q.KINDS for name in q.engine_fields(kind)}
+ENTRY_COLUMNS: Final = (
+    "pk", "patient_id", "kind", "occurred_at", "submitted_at", "scanned_at",
+    *(f.attname for f in Entry._meta.concrete_fields if f.attname in _ENGINE_READ),
+)  # fmt: skip
+# The answers that are lists (JSON arrays) are mostly empty: the database answers an empty one as null, which
+# the engine reads as the same empty list (``q.engine_values``), and decoding JSON is the costliest part of a row.
+_LIST_COLUMNS: Final = frozenset(
+    f.attname for f in Entry._meta.concrete_fields if isinstance(f, JSONField) and f.attname in ENTRY_COLUMNS
+)
+_Row = namedtuple("_Row", ENTRY_COLUMNS)  # type: ignore[misc]
+
+
+def _entry_rows(entries: QuerySet[Entry]) -> list[EntryRow]:
+    """``entries`` as rows of ``ENTRY_COLUMNS`` (an empty list answer as None), in the queryset's order."""
+    listed = {f"{name}_listed": NullIf(F(name), Value([], output_field=JSONField())) for name in _LIST_COLUMNS}
+    selected = [f"{name}_listed" if name in _LIST_COLUMNS else name for name in ENTRY_COLUMNS]
+    rows: list[Any] = list(map(_Row._make, entries.annotate(**listed).values_list(*selected)))
+    return rows
 
 
 class EntryRow(Protocol):
@@ -498,7 +519,7 @@ _FLAT_ROW = (
 
 
 def _entries(windows: dict[int, PatientWindow], rulesets: ClinicRulesets, *, whole: bool) -> Iterable[EntryRow]:
-    """Every patient's entries in one query, in time order, as rows of every column (``ENTRY_COLUMNS``).
+    """Every patient's entries in one query, as rows of ``ENTRY_COLUMNS``, each patient's in time order.
 
     On PostgreSQL, for v2 thresholds, what the rules read and no more (``FLAT_ENTRY_IDS``), so that a patient's cost
     does not grow with the length of the phase; otherwise (and for the replay, ``whole``) every entry since the
@@ -519,16 +540,15 @@ def _entries(windows: dict[int, PatientWindow], rulesets: ClinicRulesets, *, who
     ordered = Entry.objects.order_by("occurred_at", "id")
     if by_start:
         window_filter = reduce(or_, (Q(patient_id__in=pids, occurred_at__gte=at) for at, pids in by_start.items()))
-        rows += ordered.filter(window_filter).values_list(*ENTRY_COLUMNS, named=True)
+        rows += _entry_rows(ordered.filter(window_filter))
     if flat:
         values, params = [], []
         for w in flat.values():
             values.append(_FLAT_ROW)
             params += _flat_params(w, rulesets.of(w.patient.clinic_id).params)
         flat_ids = RawSQL(FLAT_ENTRY_IDS.replace("{values}", ", ".join(values)), params)  # noqa: S611
-        rows += ordered.filter(pk__in=flat_ids).values_list(*ENTRY_COLUMNS, named=True)
-    if by_start and flat:
-        rows.sort(key=lambda e: (e.occurred_at, e.pk))
+        rows += _entry_rows(ordered.filter(pk__in=flat_ids))
+    # No sort of the two together: a patient's rows all come from one of the queries, in time order.
     return rows
 
 

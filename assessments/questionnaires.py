@@ -704,6 +704,11 @@ def engine_values(kind: str, row: Any) -> dict[str, Any]:
     return values
 
 
+def engine_fields(kind: str) -> tuple[str, ...]:
+    """The fields of ``kind`` that ``engine_values`` reads (the answers the rules engine reads), in order."""
+    return tuple(name for name, *_ in _engine_columns(kind))
+
+
 @functools.cache
 def _engine_columns(kind: str) -> tuple[tuple[str, str, Any, bool], ...]:
     """What ``engine_values`` reads of each field the engine reads, looked up once: a scan converts every row."""

@@ -13,7 +13,8 @@ ratio project / bare. The queries per request are counted separately, in-process
   ``CreateAPIView`` inserting a row of the same table. Each wrk request rotates through the patients' tokens
   (the per-user throttle is raised to 10^6/min for the run: its cost is kept, its limit is not in the way).
 - List: ``GET /api/v1/assessments/?page_size=50`` of one patient (200 entries) against a ``ListAPIView`` of
-  the same 50 rows.
+  the same 50 rows. The POSTs of both sides go to the other patients, so the listed patient keeps 200 entries
+  and every round lists the same rows.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import bench_database_url, create_database, setup_django, wipe
+from bench.common import add_json_option, bench_database_url, create_database, setup_django, wipe, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
@@ -162,6 +163,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8, help="length of each wrk run (default 8)")
     parser.add_argument("--rounds", type=int, default=3, help="alternations of every endpoint (default 3)")
     parser.add_argument("--patients", type=int, default=40, help="patients (tokens) the POSTs rotate through")
+    add_json_option(parser)
     args = parser.parse_args()
 
     url = bench_database_url("clinic_bench_ratio")
@@ -174,7 +176,7 @@ def main() -> None:
     bare_bodies = [
         json.dumps({"patient": pid, "enrollment": eid, "phase": "stabilization", "kind": "post_workout",
                     "occurred_at": "2026-01-01T10:00:00Z", **_columns()})
-        for pid, eid in ids
+        for pid, eid in ids[1:]
     ]  # fmt: skip
     queries = {
         "POST": (_queries("POST", "/api/v1/assessments/", body, tokens[1]),
@@ -206,7 +208,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             scripts: dict[str, tuple[str, str, list[str], list[dict[str, str]]]] = {
                 "POST project": (f"{base}/api/v1/assessments/", "POST", [json.dumps(body)],
-                                 [{"Authorization": f"Token {t}", "Content-Type": "application/json"} for t in tokens]),
+                                 [{"Authorization": f"Token {t}", "Content-Type": "application/json"}
+                                  for t in tokens[1:]]),
                 "POST bare": (f"{base}/bench/bare/entries/", "POST", bare_bodies,
                               [{"Content-Type": "application/json"}]),
                 "List project": (f"{base}/api/v1/assessments/?page_size=50", "GET", [""],
@@ -241,6 +244,7 @@ def main() -> None:
         )
     print(f"\nEvery run (req/s): {json.dumps({k: [round(v) for v in vs] for k, vs in rates.items()})}")
     print(f"gunicorn log: {log}")
+    write_json(args.json, {"rates": rates, "queries": queries, "errors": errors})
 
 
 if __name__ == "__main__":

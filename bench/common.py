@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import sys
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -54,3 +58,14 @@ def wipe() -> None:
             "TRUNCATE patients_clinic, programs_program, auth_user, django_celery_beat_periodictask "
             "RESTART IDENTITY CASCADE"
         )
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json FILE``: the figures also written as JSON, for ``bench.report`` (the issue 10 table)."""
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE as JSON")
+
+
+def write_json(path: Path | None, figures: dict[str, Any]) -> None:
+    """Write ``figures`` to ``path`` (from ``--json``), if one was given."""
+    if path is not None:
+        path.write_text(json.dumps(figures, indent=2) + "\n")

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from datetime import time as clock
 from typing import Any
 
-from bench.common import bench_database_url, create_database, setup_django, wipe
+from bench.common import add_json_option, bench_database_url, create_database, setup_django, wipe, write_json
 
 
 def _group(days: int, patients: int, unscanned: int, now: datetime) -> list[int]:
@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=50)
     parser.add_argument("--days", default="30,120,300,600")
     parser.add_argument("--unscanned", type=int, default=5)
+    add_json_option(parser)
     args = parser.parse_args()
     url = bench_database_url("clinic_bench_growth")
     create_database(url)
@@ -128,6 +129,7 @@ def main() -> None:
         print(
             f"| {r['days']} | {r['entries']} | {r['loaded']} | {r['scan_ms']:.2f} | {r['read_ms']:.3f} | {ratio:.1f}x |"
         )
+    write_json(args.json, {"rows": rows})
 
 
 if __name__ == "__main__":

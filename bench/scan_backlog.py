@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from datetime import time as clock
 from typing import Any
 
-from bench.common import bench_database_url, create_database, setup_django, wipe
+from bench.common import add_json_option, bench_database_url, create_database, setup_django, wipe, write_json
 
 ENTRIES_PER_PATIENT = 30
 WEEKLIES_PER_PATIENT = 5
@@ -281,6 +281,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="reload the backlog even if it is there")
     parser.add_argument("--profile", action="store_true", help="cProfile the scan (one process) and print the top")
     parser.add_argument("--seed", type=int, default=1)
+    add_json_option(parser)
     args = parser.parse_args()
 
     url = bench_database_url(args.database)
@@ -342,6 +343,11 @@ def main() -> None:
     print(f"  writes (alerts, outbox emails, scanned marks): {_spread(writes)}")
     by_rule = dict(Alert.objects.values_list("rule_id").annotate(n=Count("id")).order_by("rule_id"))
     print(f"alerts: {sum(by_rule.values())} {by_rule}; outbox emails: {OutgoingEmail.objects.count()}")
+    write_json(
+        args.json,
+        {"processes": processes, "patients": len(ids), "entries": entries, "scan_s": total, "read_s": bare,
+         "reads_s": baseline, "failed": sum(r.failed for r in results), "alerts": sum(by_rule.values())},
+    )  # fmt: skip
     if profiler is not None:
         out = io.StringIO()
         profiler.dump_stats(os.environ.get("SCAN_PSTATS", "/dev/null"))

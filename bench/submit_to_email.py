@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.common import bench_database_url, create_database, setup_django, wipe
+from bench.common import add_json_option, bench_database_url, create_database, setup_django, wipe, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 CASELOAD_REF = re.compile(rb"caseload (CR-L\d{5})")
@@ -200,6 +200,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="processes of each worker (default 2, Procfile)")
     parser.add_argument("--redis-db", type=int, default=9, help="Redis database of the broker (default 9)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for the last email")
+    add_json_option(parser)
     args = parser.parse_args()
 
     broker = os.environ.get("CELERY_BROKER_URL", "")
@@ -257,6 +258,16 @@ def main() -> None:
             f"| {name} | {_ms(latencies, 0.5)} | {_ms(latencies, 0.95)} | {_ms(latencies, 1.0)} | "
             f"{missing} / {inbox.duplicates} | {_ms(baseline, 0.5)} / {_ms(baseline, 0.95)} |"
         )
+    write_json(
+        args.json,
+        {
+            "phases": {
+                name: {"latencies_s": latencies, "noop_s": baseline, "missing": missing}
+                for name, (latencies, baseline, missing) in results.items()
+            },
+            "duplicates": inbox.duplicates,
+        },
+    )
 
 
 if __name__ == "__main__":
